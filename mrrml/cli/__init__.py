@@ -1,0 +1,56 @@
+"""The one command table of ``mrrml``.
+
+Each entry maps a sub-command to the module that implements it. Modules are imported only when
+their command runs, so ``mrrml standards validate`` does not pay for importing torch. Every module
+exposes ``run(argv: list[str]) -> int``. This package is the only place that wires the layers
+(standards → data → model → losses → training → eval/serve) together.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+from ..errors import MrrmlError
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "standards": ("mrrml.cli.standards", "author, validate, show and export standards matrices"),
+    "synth": ("mrrml.cli.synth", "synthesize triplet data keyed to a standards matrix"),
+    "fit": ("mrrml.cli.train", "train a reward model (LightningCLI)"),
+    "validate": ("mrrml.cli.train", "run validation (LightningCLI)"),
+    "test": ("mrrml.cli.train", "run the test split (LightningCLI)"),
+    "predict": ("mrrml.cli.train", "score records with a trained model (LightningCLI)"),
+    "healthbench": ("mrrml.cli.healthbench", "evaluate policies, graders and reward models on HealthBench"),
+    "serve": ("mrrml.cli.serve", "serve a reward model over HTTP"),
+    "export": ("mrrml.cli.export", "export a reward model for serving engines (vLLM, ...)"),
+    "demo": ("mrrml.cli.demo", "the main job on the embedded default: synthesize, train, evaluate, report"),
+}
+
+
+def _usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = ["usage: mrrml COMMAND [ARGS...]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "Run 'mrrml COMMAND --help' for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"mrrml: unknown command '{name}'\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    try:
+        # The Lightning sub-commands need to know which one was asked for.
+        return int(module.run([name, *rest]) if COMMANDS[name][0] == "mrrml.cli.train" else module.run(rest) or 0)
+    except MrrmlError as error:
+        print(f"mrrml {name}: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
