@@ -13,6 +13,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Inductor compiles once per machine, not once per test run.
 os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(REPO_ROOT / ".cache" / "inductor"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Builtin backbones (tiny Qwen3, dequantised SmolLM2) are materialised here, not in ~/.cache.
+os.environ.setdefault("MRRML_CACHE_DIR", str(REPO_ROOT / ".cache" / "mrrml"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
