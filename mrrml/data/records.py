@@ -1,0 +1,289 @@
+"""The three training record kinds and their JSON Lines readers.
+
+Every data file that enters training, evaluation or synthesis passes through :func:`read_records`,
+so this is the one place that decides what a well-formed record is. A malformed record is reported
+with its file, line and field (``RecordError``) — either the whole read stops at the first one
+(``on_error="raise"``) or bad lines are skipped and returned alongside the good ones
+(``on_error="skip"``), so a caller can count and report what it dropped instead of losing it silently.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Literal, Union
+
+from ..errors import RecordError
+
+if TYPE_CHECKING:  # the standards package imports nothing from here; keep the import lazy anyway
+    from ..standards.matrix import StandardsMatrix
+
+Prompt = Union[str, list[dict[str, str]]]
+"""A prompt: plain text (one user turn) or chat messages ``[{"role": ..., "content": ...}, ...]``."""
+
+RecordKind = Literal["triplet", "pair", "rated"]
+_ROLES = ("system", "user", "assistant", "developer", "tool")
+
+
+@dataclass
+class TripletRecord:
+    """Answers to one prompt at three quality levels on ONE dimension (all else equal).
+
+    ``neutral`` is an optional same-quality surface rewrite of ``good`` (length/format change) that a
+    reward model must score like ``good``.
+    """
+
+    id: str
+    prompt: Prompt
+    dimension: str
+    scenario: str
+    discipline: str
+    good: str
+    poor: str
+    medium: str | None = None
+    neutral: str | None = None
+    source: str = ""
+
+
+@dataclass
+class PairRecord:
+    """A preference pair; ``dimension`` None means the overall (weighted) reward."""
+
+    prompt: Prompt
+    chosen: str
+    rejected: str
+    dimension: str | None = None
+    id: str = ""
+    scenario: str | None = None
+    discipline: str | None = None
+    source: str = ""
+
+
+@dataclass
+class RatedRecord:
+    """One response with scores on some dimensions; dimensions absent from ``scores`` are masked."""
+
+    prompt: Prompt
+    response: str
+    scores: dict[str, float] = field(default_factory=dict)
+    id: str = ""
+    scenario: str | None = None
+    discipline: str | None = None
+    source: str = ""
+
+
+Record = Union[TripletRecord, PairRecord, RatedRecord]
+
+_CLASSES: dict[str, type] = {"triplet": TripletRecord, "pair": PairRecord, "rated": RatedRecord}
+# Fields that identify each kind; a dict with any of them is taken to be that kind.
+_MARKERS: dict[str, tuple[str, ...]] = {
+    "triplet": ("good", "poor"),
+    "pair": ("chosen", "rejected"),
+    "rated": ("response", "scores"),
+}
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "triplet": ("id", "prompt", "dimension", "scenario", "discipline", "good", "poor"),
+    "pair": ("prompt", "chosen", "rejected"),
+    "rated": ("prompt", "response", "scores"),
+}
+_OPTIONAL_STR: dict[str, tuple[str, ...]] = {
+    "triplet": ("medium", "neutral"),
+    "pair": ("dimension", "scenario", "discipline"),
+    "rated": ("scenario", "discipline"),
+}
+
+
+@dataclass
+class ReadResult:
+    """Records read from one file plus the errors of the lines that were skipped (skip mode)."""
+
+    records: list[Record]
+    errors: list[RecordError]
+
+    @property
+    def skipped(self) -> int:
+        return len(self.errors)
+
+
+def record_kind(record: Record) -> RecordKind:
+    """The kind name of a record instance."""
+    for name, cls in _CLASSES.items():
+        if isinstance(record, cls):
+            return name  # type: ignore[return-value]
+    raise TypeError(f"not a record: {type(record).__name__}")
+
+
+def record_to_dict(record: Record) -> dict[str, Any]:
+    """The JSON form of a record; optional fields that are None are left out to keep files small."""
+    data = {name: getattr(record, name) for name in record.__dataclass_fields__}
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def _detect_kind(data: dict[str, Any], file: str, line: int) -> str:
+    found = [kind for kind, marks in _MARKERS.items() if any(m in data for m in marks)]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise RecordError(file, line, None, "cannot tell the record kind: expected 'good'/'poor' (triplet), "
+                          "'chosen'/'rejected' (pair) or 'response'/'scores' (rated)")
+    raise RecordError(file, line, None, f"fields of several record kinds present ({', '.join(found)})")
+
+
+def _check_prompt(value: Any, file: str, line: int) -> Prompt:
+    if isinstance(value, str):
+        if not value.strip():
+            raise RecordError(file, line, "prompt", "must not be empty")
+        return value
+    if isinstance(value, list) and value:
+        for index, message in enumerate(value):
+            where = f"prompt[{index}]"
+            if not isinstance(message, dict):
+                raise RecordError(file, line, where, f"must be an object with 'role' and 'content', got {type(message).__name__}")
+            if set(message) - {"role", "content", "name"}:
+                extra = sorted(set(message) - {"role", "content", "name"})
+                raise RecordError(file, line, where, f"unexpected keys {extra}")
+            role, content = message.get("role"), message.get("content")
+            if role not in _ROLES:
+                raise RecordError(file, line, f"{where}.role", f"must be one of {list(_ROLES)}, got {role!r}")
+            if not isinstance(content, str):
+                raise RecordError(file, line, f"{where}.content", f"must be a string, got {type(content).__name__}")
+        return value
+    raise RecordError(file, line, "prompt", "must be a non-empty string or a non-empty list of chat messages")
+
+
+def record_from_dict(data: Any, file: str = "<memory>", line: int = 0, kind: str | None = None) -> Record:
+    """Validate one decoded JSON object and build its record; ``kind`` None auto-detects it by its fields."""
+    if not isinstance(data, dict):
+        raise RecordError(file, line, None, f"a record must be a JSON object, got {type(data).__name__}")
+    if kind is None:
+        kind = _detect_kind(data, file, line)
+    elif kind not in _CLASSES:
+        raise RecordError(file, line, None, f"unknown record kind {kind!r} (triplet, pair, rated)")
+    cls = _CLASSES[kind]
+    allowed = set(cls.__dataclass_fields__)
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise RecordError(file, line, unknown[0], f"unknown field for a {kind} record (allowed: {sorted(allowed)})")
+    for name in _REQUIRED[kind]:
+        if name not in data or data[name] is None:
+            raise RecordError(file, line, name, f"missing required field of a {kind} record")
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        if name == "prompt":
+            values[name] = _check_prompt(value, file, line)
+        elif name == "scores":
+            values[name] = _check_scores(value, file, line)
+        elif value is None and name in _OPTIONAL_STR[kind]:
+            values[name] = None
+        elif not isinstance(value, str):
+            raise RecordError(file, line, name, f"must be a string, got {type(value).__name__}")
+        else:
+            values[name] = value
+    for name in ("good", "poor", "chosen", "rejected", "response", "dimension", "scenario", "discipline"):
+        if name in _REQUIRED[kind] and isinstance(values.get(name), str) and not values[name].strip():
+            raise RecordError(file, line, name, "must not be empty")
+    return cls(**values)
+
+
+def _check_scores(value: Any, file: str, line: int) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise RecordError(file, line, "scores", f"must be an object {{dimension: number}}, got {type(value).__name__}")
+    scores: dict[str, float] = {}
+    for key, score in value.items():
+        # bool is an int subclass; a true/false score is a data bug, not a number.
+        try:
+            value_ok = not isinstance(score, bool) and isinstance(score, (int, float)) and math.isfinite(float(score))
+        except OverflowError:  # an integer too large for a float
+            value_ok = False
+        if not value_ok:
+            shown = repr(score) if len(repr(score)) < 40 else repr(score)[:37] + "..."
+            raise RecordError(file, line, f"scores.{key}", f"must be a finite number, got {shown}")
+        scores[key] = float(score)
+    return scores
+
+
+def check_against_matrix(record: Record, matrix: "StandardsMatrix", file: str = "<memory>", line: int = 0) -> None:
+    """Raise ``RecordError`` if the record names a dimension, scenario or discipline the matrix lacks."""
+    dims, scens, discs = set(matrix.dimension_ids), set(matrix.scenario_ids), set(matrix.discipline_ids)
+
+    def need(field_name: str, value: str | None, known: set[str], what: str) -> None:
+        if value is not None and value not in known:
+            raise RecordError(file, line, field_name,
+                              f"unknown {what} {value!r} for matrix {matrix.name!r} (known: {sorted(known)})")
+
+    need("dimension", getattr(record, "dimension", None), dims, "dimension")
+    need("scenario", record.scenario, scens, "scenario")
+    need("discipline", record.discipline, discs, "discipline")
+    if isinstance(record, RatedRecord):
+        for key in record.scores:
+            need(f"scores.{key}", key, dims, "dimension")
+
+
+def decode_json_line(raw: bytes, file: str, line: int) -> Any:
+    """Decode one JSON Lines line; ``RecordError`` naming the line for bytes that are not UTF-8 or text that
+    is not JSON (including a number too long or nesting too deep to decode)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RecordError(file, line, None, f"not UTF-8 text (byte {error.start})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RecordError(file, line, None, f"invalid JSON: {error.msg} at column {error.colno}") from None
+    except (ValueError, RecursionError) as error:
+        raise RecordError(file, line, None, f"invalid JSON: {type(error).__name__}: {str(error)[:80]}") from None
+
+
+def iter_raw_lines(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
+    """``(line_number, bytes)`` for each non-blank line, numbered with universal newlines as text mode
+    (and every editor) counts them; bytes, so one line that is not UTF-8 cannot stop the whole file."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    for number, raw in enumerate(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n"), start=1):
+        try:
+            blank = not raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            blank = False  # reported as a located error by decode_json_line
+        if not blank:
+            yield number, raw
+
+
+def read_records(path: str | os.PathLike, *, kind: str | None = None,
+                 on_error: Literal["raise", "skip"] = "raise",
+                 matrix: "StandardsMatrix | None" = None) -> ReadResult:
+    """Read a JSON Lines file of records.
+
+    ``kind`` forces one record kind (a line of another kind is an error); None detects it per line.
+    ``on_error="raise"`` stops at the first malformed line; ``"skip"`` collects the errors and goes on.
+    With ``matrix``, unknown dimension/scenario/discipline ids are errors naming the field.
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    path = Path(path)
+    name = str(path)
+    if not path.is_file():
+        raise RecordError(name, 0, None, "no such file")
+    records: list[Record] = []
+    errors: list[RecordError] = []
+    for number, raw in iter_raw_lines(path):
+        try:
+            record = record_from_dict(decode_json_line(raw, name, number), name, number, kind)
+            if matrix is not None:
+                check_against_matrix(record, matrix, name, number)
+        except RecordError as error:
+            if on_error == "raise":
+                raise
+            errors.append(error)
+            continue
+        records.append(record)
+    return ReadResult(records=records, errors=errors)
+
+
+def write_records(path: str | os.PathLike, records: list[Record]) -> None:
+    """Write records as JSON Lines atomically (the whole file appears at once)."""
+    from ..io import atomic_write_text
+
+    text = "".join(json.dumps(record_to_dict(r), ensure_ascii=False, sort_keys=True) + "\n" for r in records)
+    atomic_write_text(path, text)

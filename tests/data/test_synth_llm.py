@@ -1,0 +1,204 @@
+"""LLM backends against real components: HTTP servers on 127.0.0.1 and a tiny local Qwen3.
+
+The HTTP stand-ins play the part of a vLLM / SGLang / hosted OpenAI-compatible endpoint:
+* ``good``: a healthy server that answers every chat completion with a valid JSON triplet;
+* ``garbage``: a server (or model) that answers 200 OK with text that is not the requested JSON;
+* ``slow``: an overloaded server that never answers within the client's timeout;
+* ``dying``: a server that serves a few requests and then goes away (crash, pre-emption).
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from mrrml.data.synth.filter import ConsistencyFilter
+from mrrml.data.synth.llm import LLMJudge
+from mrrml.data.synth.openai_backend import OpenAIBackend, OpenAIChatClient
+from mrrml.data.synth.planner import make_plan
+from mrrml.data.synth.runner import SynthSettings, run_synthesis
+from mrrml.errors import BackendError, ConfigError
+
+SECRET = "sk-test-never-log-me"
+
+
+class StandIn:
+    """A ThreadingHTTPServer on 127.0.0.1 whose behaviour is one of good|garbage|slow|dying."""
+
+    def __init__(self, mode: str, die_after: int = 5, delay: float = 0.0):
+        self.mode, self.die_after, self.delay = mode, die_after, delay
+        self.requests: list[dict] = []
+        self.auth: set[str] = set()
+        self.in_flight = self.max_in_flight = 0
+        self.lock = threading.Lock()
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with stand_in.lock:
+                    stand_in.requests.append(body)
+                    stand_in.auth.add(self.headers.get("Authorization", ""))
+                    stand_in.in_flight += 1
+                    stand_in.max_in_flight = max(stand_in.max_in_flight, stand_in.in_flight)
+                    count = len(stand_in.requests)
+                if stand_in.mode == "slow":
+                    time.sleep(1.0)
+                time.sleep(stand_in.delay)
+                with stand_in.lock:  # the work is done: leave the in-flight count before answering
+                    stand_in.in_flight -= 1
+                if stand_in.mode == "dying" and count > stand_in.die_after:
+                    # the process is gone: drop the connection without a response, stop listening
+                    threading.Thread(target=stand_in.die).start()
+                    self.close_connection = True
+                    return
+                content = stand_in.reply(body)
+                data = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def die(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()  # stop listening: later connections are refused
+
+    def reply(self, body: dict) -> str:
+        user = body["messages"][-1]["content"]
+        if self.mode == "garbage":
+            return "Sure! Here is a great answer: {prompt: oops"
+        if "Grade the answer" in user:  # judge request: grade by a marker the good server plants
+            answer = user.split("Answer:\n", 1)[1]
+            return json.dumps({"score": 9 if "GOOD" in answer else 5 if "MEDIUM" in answer else 2})
+        target = user.split("Target dimension: ", 1)[1].split(" - ", 1)[0]
+        return "```json\n" + json.dumps({"prompt": f"Question {len(self.requests)} about {target}",
+                                         "good": f"GOOD answer on {target}", "medium": f"MEDIUM answer on {target}",
+                                         "poor": f"POOR answer on {target}"}) + "\n```"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _client(url, monkeypatch, **kw):
+    monkeypatch.setenv("MRRML_TEST_KEY", SECRET)
+    return OpenAIChatClient(url, "stand-in-model", api_key_env="MRRML_TEST_KEY", **{"timeout": 5.0, "max_retries": 1,
+                                                                                     "backoff": 0.01, **kw})
+
+
+def test_good_server_bounded_concurrency_key_never_written(tmp_path, monkeypatch, healthbench_matrix):
+    with StandIn("good", delay=0.05) as server:
+        client = _client(server.url, monkeypatch)
+        backend = OpenAIBackend(healthbench_matrix, 0, client, concurrency=3)
+        result = run_synthesis(healthbench_matrix, backend, SynthSettings(n=20, backend="openai"), tmp_path)
+    s = result.summary
+    assert s["kept"] == 20 and s["pending"] == 0 and s["drop_rate"] == 0
+    assert 1 < server.max_in_flight <= 3
+    assert server.auth == {f"Bearer {SECRET}"}
+    # the generation prompt carries the matrix's own text: dimension description and level descriptors
+    dim = healthbench_matrix.dimension("accuracy")
+    gen = [r for r in server.requests if "Target dimension: " + dim.name in r["messages"][-1]["content"]]
+    assert gen and dim.description in gen[0]["messages"][-1]["content"]
+    assert dim.levels["poor"] in gen[0]["messages"][-1]["content"]
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert SECRET not in path.read_text()
+    assert SECRET not in repr(client)
+
+
+def test_llm_judge_keeps_ordered_and_drops_misordered(tmp_path, monkeypatch, healthbench_matrix):
+    with StandIn("good") as server:
+        client = _client(server.url, monkeypatch)
+        judge = ConsistencyFilter(LLMJudge(client.complete, healthbench_matrix))
+        backend = OpenAIBackend(healthbench_matrix, 0, client, concurrency=2)
+        s = run_synthesis(healthbench_matrix, backend, SynthSettings(n=4, backend="openai"), tmp_path, judge=judge).summary
+        assert s["kept"] == 4 and judge.report.checked == 4
+        from mrrml.data.records import TripletRecord
+
+        rec = TripletRecord(id="x", prompt="q", dimension="accuracy", scenario="hedging", discipline="pharmacy",
+                            good="POOR text", medium="MEDIUM text", poor="GOOD text")
+        assert judge.check(rec) == "judge: good <= medium"
+
+
+def test_garbage_server_outputs_are_counted_as_malformed(tmp_path, monkeypatch, mrrml_matrix):
+    with StandIn("garbage") as server:
+        backend = OpenAIBackend(mrrml_matrix, 0, _client(server.url, monkeypatch), concurrency=2)
+        s = run_synthesis(mrrml_matrix, backend, SynthSettings(n=6, backend="openai"), tmp_path).summary
+    assert s["kept"] == 0 and s["dropped"] == 6 and s["pending"] == 0
+    assert list(s["drops_by_reason"]) == ["backend: malformed: not JSON (Expecting value)"]
+    assert (tmp_path / "train.jsonl").read_text() == ""
+
+
+def test_slow_server_times_out_with_bounded_retries(monkeypatch, mrrml_matrix):
+    with StandIn("slow") as server:
+        client = _client(server.url, monkeypatch, timeout=0.2, max_retries=2)
+        start = time.perf_counter()
+        with pytest.raises(BackendError, match="gave up after 3 attempts: (TimeoutError|timeout)"):
+            client.complete([{"role": "user", "content": "hi"}])
+        assert time.perf_counter() - start < 3.0
+        assert len(server.requests) == 3
+
+
+def test_server_dying_mid_run_leaves_work_to_retry(tmp_path, monkeypatch, mrrml_matrix):
+    settings = SynthSettings(n=12, backend="openai")
+    with StandIn("dying", die_after=5) as server:
+        backend = OpenAIBackend(mrrml_matrix, 0, _client(server.url, monkeypatch, timeout=0.5), concurrency=1)
+        first = run_synthesis(mrrml_matrix, backend, settings, tmp_path).summary
+    assert first["kept"] == 5 and first["pending"] == 7
+    assert sum(first["backend_failures_this_session"].values()) == 7
+    with StandIn("good") as revived:  # the server comes back (at a new port; base_url is not part of the resume key)
+        client = _client(revived.url, monkeypatch)
+        client.base_url = server.url  # same configured endpoint as far as the manifest is concerned
+        second = run_synthesis(mrrml_matrix, OpenAIBackend(mrrml_matrix, 0, client), settings, tmp_path).summary
+    assert second["kept"] == 12 and second["pending"] == 0 and len(revived.requests) == 7
+
+
+def test_bad_client_settings():
+    with pytest.raises(ConfigError, match="base_url"):
+        OpenAIChatClient("localhost:8000", "m")
+
+
+def test_transformers_backend_with_tiny_qwen3(tmp_path, tiny_qwen3_dir, mrrml_matrix):
+    """A random-init model writes garbage: every reply must be counted malformed, none kept."""
+    from mrrml.data.synth.transformers_backend import TransformersBackend, TransformersGenerator
+
+    gen = TransformersGenerator(str(tiny_qwen3_dir), max_new_tokens=6)
+    reply = gen.complete([{"role": "user", "content": "hello"}], seed=1)
+    assert isinstance(reply, str) and reply == gen.complete([{"role": "user", "content": "hello"}], seed=1)
+    s = run_synthesis(mrrml_matrix, TransformersBackend(mrrml_matrix, 0, gen), SynthSettings(n=2, backend="transformers"),
+                      tmp_path).summary
+    assert s["kept"] == 0 and s["dropped"] == 2
+    assert all(reason.startswith("backend: malformed") for reason in s["drops_by_reason"])
+
+
+def test_cli_openai_backend_with_llm_filter(tmp_path, monkeypatch):
+    """`mrrml synth --backend openai --filter llm` end to end against the healthy stand-in."""
+    from mrrml.cli import main
+
+    monkeypatch.setenv("MRRML_TEST_KEY", SECRET)
+    with StandIn("good") as server:
+        rc = main(["synth", "--matrix", "standards/mr-rml.yaml", "--backend", "openai", "--base-url", server.url,
+                   "--model", "stand-in", "--api-key-env", "MRRML_TEST_KEY", "--n", "6", "--concurrency", "2",
+                   "--filter", "llm", "--out", str(tmp_path), "--quiet"])
+    assert rc == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["kept"] == 6 and summary["filter_this_session"]["checked"] == 6
+    assert SECRET not in (tmp_path / "work" / "manifest.json").read_text()
