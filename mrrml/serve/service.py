@@ -1,0 +1,272 @@
+"""The reward service without HTTP: validate request bodies, batch rows, shape responses.
+
+Kept apart from :mod:`mrrml.serve.server` so the request rules (which field is wrong, which cell of
+the matrix is meant) are plain functions of JSON values, and the HTTP layer only maps errors to
+status codes. Every rejected body raises :class:`RequestError` naming the offending field, before
+anything reaches the model: a batch mixes rows of many clients, so one bad row must never get in.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from .. import __version__
+from ..errors import ConfigError, MrrmlError
+from .batcher import BatcherClosed, MicroBatcher
+from .openrlhf import QuerySplitError, QuerySplitter
+
+Prompt = str | list[dict[str, str]]
+_ROLES = frozenset({"system", "user", "assistant", "tool", "developer"})
+
+
+class RequestError(MrrmlError):
+    """A request the server refuses; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str):
+        self.status = status
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """Server settings. ``token`` is excluded from repr so it never reaches a log line."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = field(default=None, repr=False)
+    max_batch: int = 32
+    max_wait_ms: float = 5.0
+    max_body_bytes: int = 8 * 1024 * 1024
+    scenario: str | None = None
+    discipline: str | None = None
+    request_timeout_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class RowScores:
+    """One scored row, as plain floats (what the batcher hands back to each request)."""
+
+    raw: list[float]
+    normalized: list[float]
+
+
+def _check_prompt(value: Any, where: str) -> Prompt:
+    if isinstance(value, str):
+        if not value.strip():
+            raise RequestError(400, f"{where}: empty prompt")
+        return value
+    if not isinstance(value, list) or not value:
+        raise RequestError(400, f"{where}: expected a string or a non-empty list of chat messages, "
+                                f"got {type(value).__name__}")
+    for i, message in enumerate(value):
+        if not isinstance(message, dict):
+            raise RequestError(400, f"{where}[{i}]: expected an object with 'role' and 'content'")
+        role, content = message.get("role"), message.get("content")
+        if not isinstance(role, str) or role not in _ROLES:
+            raise RequestError(400, f"{where}[{i}].role: expected one of {sorted(_ROLES)}, got {role!r}")
+        if not isinstance(content, str):
+            raise RequestError(400, f"{where}[{i}].content: expected a string, got {type(content).__name__}")
+        extra = set(message) - {"role", "content"}
+        if extra:
+            raise RequestError(400, f"{where}[{i}]: unknown key(s) {sorted(extra)}")
+    return [{"role": m["role"], "content": m["content"]} for m in value]
+
+
+def _string_list(body: dict[str, Any], key: str) -> list[str]:
+    value = body.get(key)
+    if not isinstance(value, list):
+        raise RequestError(400, f"{key}: expected a list of strings, got {type(value).__name__}")
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise RequestError(400, f"{key}[{i}]: expected a string, got {type(item).__name__}")
+    return value
+
+
+def _optional_id(body: dict[str, Any], key: str, default: str | None) -> str | None:
+    value = body.get(key, default)
+    if value is not None and not isinstance(value, str):
+        raise RequestError(400, f"{key}: expected a string or null, got {type(value).__name__}")
+    return value
+
+
+def _finite(values: Sequence[float], where: str) -> list[float]:
+    out = [float(v) for v in values]
+    if not all(math.isfinite(v) for v in out):
+        raise RuntimeError(f"the model produced a non-finite score ({where})")
+    return out
+
+
+def _model_info(model: Any) -> dict[str, Any]:
+    """What a client needs to know about the scorer (no paths beyond the backbone reference)."""
+    cfg = model.backbone_config
+    return {
+        "backbone": cfg.name_or_path,
+        "dtype": cfg.dtype,
+        "lora": cfg.lora is not None,
+        "quantization": cfg.quantization,
+        "anchor": bool(model.anchor),
+        "hidden_size": model.heads.hidden_size,
+        "projection_dim": model.heads.projection_dim,
+        "device": str(model.device),
+        "encoder": model.encoder.settings(),
+        "normalization": {"mean": model.norm_mean.tolist(), "std": model.norm_std.tolist()},
+    }
+
+
+class RewardService:
+    """Request handling shared by every endpoint; owns the micro-batcher (the only model caller)."""
+
+    def __init__(self, model: Any, settings: ServeSettings):
+        self.model = model
+        self.settings = settings
+        self.dimensions: list[str] = list(model.matrix.dimension_ids)
+        self.splitter = QuerySplitter.from_tokenizer(model.tokenizer)
+        self._weights: dict[tuple[str | None, str | None], list[float]] = {}
+        self._weights_lock = threading.Lock()
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
+        # Fail at start-up, not on the first request, when the default cell is wrong.
+        self.weights(settings.scenario, settings.discipline)
+        self.batcher: MicroBatcher[tuple[Prompt, str], RowScores] = MicroBatcher(
+            self._score_rows, max_batch=settings.max_batch, max_wait_ms=settings.max_wait_ms)
+
+    # ---- model side (batcher thread only) ---------------------------------------------------
+    def _score_rows(self, rows: list[tuple[Prompt, str]]) -> list[RowScores]:
+        result = self.model.score([p for p, _ in rows], [a for _, a in rows],
+                                  batch_size=self.settings.max_batch)
+        raw, normalized = result.raw.tolist(), result.normalized.tolist()
+        return [RowScores(_finite(r, "raw"), _finite(n, "normalized")) for r, n in zip(raw, normalized)]
+
+    # ---- request side (handler threads) -----------------------------------------------------
+    def weights(self, scenario: str | None, discipline: str | None) -> list[float]:
+        """The matrix weight vector for a cell (cached); unknown or inapplicable cells are a 400."""
+        key = (scenario, discipline)
+        with self._weights_lock:
+            if key in self._weights:
+                return self._weights[key]
+        try:
+            vector = list(self.model.matrix.weight_vector(scenario, discipline))
+        except ConfigError as error:
+            raise RequestError(400, f"scenario/discipline: {error}") from error
+        with self._weights_lock:
+            self._weights[key] = vector
+        return vector
+
+    def _check_renders(self, prompts: list[Prompt], field_name: str) -> None:
+        # The chat template can reject what the schema allows (role order, missing user turn).
+        for i, prompt in enumerate(prompts):
+            try:
+                self.model.encoder.render_prompt(prompt)
+            except Exception as error:  # template errors come as jinja/ValueError, not MrrmlError
+                raise RequestError(400, f"{field_name}[{i}]: the chat template rejects this prompt: {error}") from error
+
+    @property
+    def in_flight(self) -> int:
+        """Requests submitted to the batcher and not yet answered."""
+        return self._in_flight
+
+    def _run(self, prompts: list[Prompt], answers: list[str]) -> list[RowScores]:
+        try:
+            future = self.batcher.submit(list(zip(prompts, answers)))
+        except BatcherClosed as error:
+            raise RequestError(503, str(error)) from error
+        with self._in_flight_lock:
+            self._in_flight += 1
+        try:
+            return future.result(timeout=self.settings.request_timeout_s)
+        except FutureTimeout as error:
+            raise RequestError(503, f"no result within {self.settings.request_timeout_s:g} s") from error
+        except MrrmlError as error:
+            raise RequestError(400, str(error)) from error
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+
+    def score(self, body: Any) -> dict[str, Any]:
+        """``POST /score``: per-dimension raw and normalised scores and the weighted reward."""
+        if not isinstance(body, dict):
+            raise RequestError(400, "body: expected a JSON object with 'prompts' and 'responses'")
+        unknown = set(body) - {"prompts", "responses", "scenario", "discipline"}
+        if unknown:
+            raise RequestError(400, f"unknown field(s) {sorted(unknown)}; expected prompts, responses, "
+                                    "scenario, discipline")
+        raw_prompts = body.get("prompts")
+        if not isinstance(raw_prompts, list):
+            raise RequestError(400, f"prompts: expected a list, got {type(raw_prompts).__name__}")
+        prompts = [_check_prompt(p, f"prompts[{i}]") for i, p in enumerate(raw_prompts)]
+        responses = _string_list(body, "responses")
+        if len(prompts) != len(responses):
+            raise RequestError(400, f"responses: {len(responses)} responses for {len(prompts)} prompts")
+        scenario = _optional_id(body, "scenario", self.settings.scenario)
+        discipline = _optional_id(body, "discipline", self.settings.discipline)
+        weights = self.weights(scenario, discipline)
+        self._check_renders(prompts, "prompts")
+        rows = self._run(prompts, responses)
+        return {
+            "dimensions": self.dimensions,
+            "scenario": scenario,
+            "discipline": discipline,
+            "weights": dict(zip(self.dimensions, weights)),
+            "results": [
+                {"raw": dict(zip(self.dimensions, row.raw)),
+                 "normalized": dict(zip(self.dimensions, row.normalized)),
+                 "reward": sum(w * n for w, n in zip(weights, row.normalized))}
+                for row in rows
+            ],
+        }
+
+    def get_reward(self, body: Any) -> dict[str, Any]:
+        """``POST /get_reward`` (OpenRLHF): full query strings in, one reward per query out.
+
+        Fields other than ``query``, ``prompts``, ``scenario`` and ``discipline`` (OpenRLHF also sends
+        ``labels``) are ignored, so newer OpenRLHF versions keep working.
+        """
+        if not isinstance(body, dict):
+            raise RequestError(400, "body: expected a JSON object with 'query'")
+        queries = _string_list(body, "query")
+        prompt_texts = _string_list(body, "prompts") if body.get("prompts") is not None else None
+        if prompt_texts is not None and len(prompt_texts) != len(queries):
+            raise RequestError(400, f"prompts: {len(prompt_texts)} prompts for {len(queries)} queries")
+        scenario = _optional_id(body, "scenario", self.settings.scenario)
+        discipline = _optional_id(body, "discipline", self.settings.discipline)
+        weights = self.weights(scenario, discipline)
+        prompts, answers = [], []
+        for i, query in enumerate(queries):
+            try:
+                prompt, answer = self.splitter.split(i, query, None if prompt_texts is None else prompt_texts[i])
+            except QuerySplitError as error:
+                raise RequestError(400, str(error)) from error
+            prompts.append(_check_prompt(prompt, f"query[{i}] (prompt part)"))
+            answers.append(answer)
+        self._check_renders(prompts, "query")
+        rows = self._run(prompts, answers)
+        rewards = [sum(w * n for w, n in zip(weights, row.normalized)) for row in rows]
+        return {"rewards": rewards,
+                "normalized": {d: [row.normalized[j] for row in rows] for j, d in enumerate(self.dimensions)}}
+
+    def health(self) -> dict[str, Any]:
+        stats = self.batcher.stats
+        return {"status": "draining" if self.batcher.closed else "ok",
+                "in_flight": self.in_flight, "batches": stats.calls, "rows": stats.rows, "requests": stats.jobs,
+                "failed_batches": stats.failed_calls}
+
+    def info(self) -> dict[str, Any]:
+        matrix = self.model.matrix
+        return {
+            "mrrml_version": __version__,
+            "dimensions": [{"id": d.id, "name": d.name} for d in matrix.dimensions],
+            "matrix": {"name": matrix.name, "version": matrix.version,
+                       "scenarios": matrix.scenario_ids, "disciplines": matrix.discipline_ids},
+            "model": _model_info(self.model),
+            "defaults": {"scenario": self.settings.scenario, "discipline": self.settings.discipline},
+            "batching": {"max_batch": self.settings.max_batch, "max_wait_ms": self.settings.max_wait_ms},
+            "max_body_bytes": self.settings.max_body_bytes,
+            "assistant_marker": self.splitter.marker,
+        }
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Refuse new rows, finish the accepted ones."""
+        return self.batcher.close(timeout)
