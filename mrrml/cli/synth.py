@@ -18,6 +18,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--neutral-rate", type=float, default=0.3, help="share of records with a neutral rewrite")
     p.add_argument("--val-frac", type=float, default=0.05)
     p.add_argument("--test-frac", type=float, default=0.05)
+    p.add_argument("--holdout", choices=("prompt", "conditions"), default="prompt",
+                   help="split unit: prompt = no prompt in two splits (default); conditions = whole case-bank conditions "
+                   "are held out, so val/test conditions never appear in train (template backend; a harder test)")
     p.add_argument("--weighting", choices=("balanced", "weighted"), default="balanced")
     p.add_argument("--filter", choices=("auto", "rule", "llm", "none"), default="auto",
                    help="consistency judge: auto = rule judge for the template backend, none otherwise")
@@ -85,7 +88,7 @@ def run(argv: list[str]) -> int:
 
     settings = SynthSettings(n=args.n, seed=args.seed, weighting=args.weighting, neutral_rate=args.neutral_rate,
                              val_frac=args.val_frac, test_frac=args.test_frac, backend=args.backend,
-                             backend_config=backend_config)
+                             backend_config=backend_config, holdout=args.holdout)
     console = Console(stderr=True, quiet=args.quiet)
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), console=console, disable=args.quiet) as progress:

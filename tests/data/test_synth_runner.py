@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mrrml.data.synth.filter import ConsistencyFilter, RuleJudge
-from mrrml.data.synth.runner import SynthSettings, run_synthesis, split_of
+from mrrml.data.synth.runner import SynthSettings, condition_holdout, run_synthesis, split_of
 from mrrml.data.synth.template_backend import TemplateBackend
 from mrrml.errors import ConfigError
 
@@ -102,3 +102,76 @@ def test_killed_cli_run_resumes_to_identical_files(tmp_path):
         assert (killed / name).read_bytes() == (tmp_path / "clean" / name).read_bytes()
     summary = json.loads((killed / "summary.json").read_text())
     assert summary["throughput"]["resumed_from"] >= partial - 1 and summary["planned"] == 1500
+
+
+def _conditions_by_split(out: Path) -> dict[str, set[str]]:
+    from mrrml.data.records import read_records
+    from mrrml.data.synth.template_backend import condition_of
+
+    return {name: {condition_of(r) for r in read_records(out / f"{name}.jsonl").records} for name in ("train", "val", "test")}
+
+
+def test_condition_holdout_keeps_val_and_test_conditions_out_of_train(tmp_path, mrrml_matrix):
+    """--holdout conditions: whole conditions are held out; the same work log can be re-split either way."""
+    settings = SynthSettings(n=800, seed=4, neutral_rate=0.3)
+    judge = ConsistencyFilter(RuleJudge(mrrml_matrix), 0.0)
+    by_prompt = run_synthesis(mrrml_matrix, TemplateBackend(mrrml_matrix, 4), settings, tmp_path, judge=judge, fsync=False)
+    assert by_prompt.summary["holdout"] == {"by": "prompt"}
+    prompt_files = {name: (tmp_path / name).read_bytes() for name in SPLIT_FILES}
+    leaks = _conditions_by_split(tmp_path)
+    assert leaks["train"] & (leaks["val"] | leaks["test"])  # the default split shares conditions across splits
+
+    settings.holdout = "conditions"  # not part of the resume manifest: splits are rebuilt from the log
+    held = run_synthesis(mrrml_matrix, TemplateBackend(mrrml_matrix, 4), settings, tmp_path, judge=judge, fsync=False)
+    assert held.summary["throughput"]["new_items"] == 0 and held.summary["kept"] == by_prompt.summary["kept"]
+    info = held.summary["holdout"]
+    assert info["by"] == "conditions" and info["val_conditions"] and info["test_conditions"]
+    got = _conditions_by_split(tmp_path)
+    assert got["val"] == set(info["val_conditions"]) and got["test"] == set(info["test_conditions"])
+    assert not got["train"] & got["val"] and not got["train"] & got["test"] and not got["val"] & got["test"]
+    assert all(held.summary["splits"][s] > 0 for s in ("train", "val", "test"))
+    prompts = {name: {json.loads(l)["prompt"] for l in (tmp_path / f"{name}.jsonl").read_text().splitlines()}
+               for name in ("train", "val", "test")}
+    assert not prompts["train"] & (prompts["val"] | prompts["test"])
+
+    settings.holdout = "prompt"  # and back: the default split is byte-identical to the first run
+    run_synthesis(mrrml_matrix, TemplateBackend(mrrml_matrix, 4), settings, tmp_path, judge=judge, fsync=False)
+    assert {name: (tmp_path / name).read_bytes() for name in SPLIT_FILES} == prompt_files
+
+
+def test_condition_holdout_assignment_and_errors():
+    ids = [f"c{i}" for i in range(40)]
+    assignment = condition_holdout(ids, 0.05, 0.05)
+    assert assignment == condition_holdout(list(reversed(ids)), 0.05, 0.05)  # order-independent
+    assert sorted(assignment.values()).count("test") == 2 and sorted(assignment.values()).count("val") == 2
+    assert set(condition_holdout(ids, 0.0, 0.1).values()) == {"train", "test"}
+    with pytest.raises(ConfigError, match="keep one for train"):
+        condition_holdout(["a", "b"], 0.3, 0.3)
+    with pytest.raises(ConfigError, match="holdout"):
+        SynthSettings(n=1, holdout="discipline").validate()  # type: ignore[arg-type]
+
+
+def test_condition_holdout_refuses_records_without_a_condition(tmp_path, mrrml_matrix):
+    """Records from an LLM backend carry no case-bank condition: a clear error, not a silent mis-split."""
+    import dataclasses
+
+    class NoCondition(TemplateBackend):
+        def generate(self, items):
+            for result in super().generate(items):
+                result.record = dataclasses.replace(result.record, source="mrrml-synth:openai:model-x")
+                yield result
+
+    settings = SynthSettings(n=20, seed=1, holdout="conditions")
+    with pytest.raises(ConfigError, match="template backend only"):
+        run_synthesis(mrrml_matrix, NoCondition(mrrml_matrix, 1), settings, tmp_path, fsync=False)
+
+
+def test_resume_after_a_generator_change_is_refused(tmp_path, mrrml_matrix):
+    """A work log written by another version of the case bank must not be topped up with new records."""
+    _run(mrrml_matrix, tmp_path)
+    manifest = tmp_path / "work" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["template_fingerprint"] = "0" * 16
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match="template_fingerprint"):
+        _run(mrrml_matrix, tmp_path)

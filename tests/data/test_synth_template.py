@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections import Counter
 
 import pytest
 
 from mrrml.data.synth.answers import answer_diff, render
+from mrrml.data.synth.casebank import CASEBANK
 from mrrml.data.synth.filter import ConsistencyFilter, RuleJudge
 from mrrml.data.synth.planner import make_plan
 from mrrml.data.synth.runner import SynthSettings, run_synthesis
@@ -94,11 +96,15 @@ def test_five_thousand_triplets_per_shipped_matrix(tmp_path, name, healthbench_m
     assert s["generic_fallbacks"] == {}  # the case bank covers every shipped id
     # split by prompt: no prompt appears in two splits
     seen: dict[str, str] = {}
+    conditions: set[str] = set()
     for split in ("train", "val", "test"):
         for line in (tmp_path / f"{split}.jsonl").read_text().splitlines():
-            import json
-            prompt = json.loads(line)["prompt"]
-            assert seen.setdefault(prompt, split) == split
+            record = json.loads(line)
+            assert seen.setdefault(record["prompt"], split) == split
+            conditions.add(record["source"].split(":")[2])
+    # every case-bank condition of the matrix's disciplines is used (>= 5 per discipline)
+    assert conditions == {c.id for d in matrix.discipline_ids for c in CASEBANK[d]}
+    assert len(conditions) >= 5 * len(matrix.discipline_ids)
 
 
 def test_rule_judge_drops_inconsistent_triplets(healthbench_matrix):

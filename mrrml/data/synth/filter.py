@@ -15,11 +15,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from ...errors import ConfigError
 from ..records import Prompt, TripletRecord
-from . import phrasing as P
 from .casebank import GENERIC_POOL, MODIFIERS
 
 if TYPE_CHECKING:
@@ -27,16 +26,49 @@ if TYPE_CHECKING:
 
 Scorer = Callable[[Sequence[Prompt], Sequence[str], str], Sequence[float]]
 
-_CORRECT = {f for c in GENERIC_POOL for f, _ in c.facts}
-_WRONG = {w for c in GENERIC_POOL for _, w in c.facts}
-_ELEMENTS = {e for c in GENERIC_POOL for e in c.elements}
-_ESCALATIONS = {c.escalation for c in GENERIC_POOL}
-_RED_FLAGS = {f for c in GENERIC_POOL for f in c.red_flags}
-_SOUND = {c.rationale[0] for c in GENERIC_POOL}
-_FLAWED = {c.rationale[1] for c in GENERIC_POOL}
-_TAILORED = {m.tailored for m in MODIFIERS.values()} | {"could you tell me"}
-_CONTRADICT = {m.contradict for m in MODIFIERS.values()}
-_JARGON = re.compile(r"\b(?:" + "|".join(re.escape(m.strip()) for m in sorted(set(P.JARGON_MARKERS), key=len, reverse=True)) + r")\b")
+
+
+class PhraseSet:
+    """A set of phrases that counts which of them occur in a text.
+
+    Scanning every phrase with ``in`` costs (phrases x text) per answer, and the bank has hundreds of
+    sentences; indexing phrases by their first word and scanning only those whose first word occurs in
+    the text makes the judge's cost grow with the answer rather than with the bank. The count equals a
+    plain substring scan for phrases that start a word in the text (tested).
+    """
+
+    _STRIP = ".,;:!?()[]\"'*"
+
+    def __init__(self, phrases: Iterable[str]):
+        self.by_first: dict[str, list[str]] = {}
+        for phrase in set(phrases):
+            self.by_first.setdefault(phrase.split()[0].strip(self._STRIP), []).append(phrase)
+
+    def count(self, text: str) -> int:
+        """How many distinct phrases occur in ``text``."""
+        words = {w.strip(self._STRIP) for w in text.split()}
+        return sum(1 for first in self.by_first.keys() & words for phrase in self.by_first[first] if phrase in text)
+
+
+_CORRECT = PhraseSet(f for c in GENERIC_POOL for f, _ in c.facts)
+_WRONG = PhraseSet(w for c in GENERIC_POOL for _, w in c.facts)
+_ELEMENTS = PhraseSet(e for c in GENERIC_POOL for e in c.elements)
+_ESCALATIONS = PhraseSet(c.escalation for c in GENERIC_POOL)
+_RED_FLAGS = PhraseSet(f for c in GENERIC_POOL for f in c.red_flags)
+_SOUND = PhraseSet(c.rationale[0] for c in GENERIC_POOL)
+_FLAWED = PhraseSet(c.rationale[1] for c in GENERIC_POOL)
+_TAILORED = PhraseSet([m.tailored for m in MODIFIERS.values()] + ["could you tell me"])
+_CONTRADICT = PhraseSet(m.contradict for m in MODIFIERS.values())
+# The judge's own clinical-register lexicon (word stems), written independently of the generator's
+# plain->jargon table in phrasing.py: it is broader (record shorthand, Latin-derived terms, dosing
+# abbreviations), so it would also catch jargon a future generator or an LLM backend produces.
+_JARGON = re.compile(r"\b(?:" + "|".join((
+    r"abdom\w*", r"umbilic\w*", r"o?edema\w*", r"dyspn\w*", r"pyrex\w*", r"febrile", r"emesis", r"ha?emorrhag\w*",
+    r"renal", r"hepatic", r"exanthem\w*", r"CVA", r"ACS", r"BP", r"acute coronary syndrome", r"physicians?",
+    r"pharmacotherap\w*", r"micturit\w*", r"cardiac", r"cerebr\w*", r"integument\w*", r"infective",
+    r"investigations?", r"evaluations?", r"analgesi\w*", r"anticoagulants?", r"serum", r"a?etiolog\w*", r"idiopathic",
+    r"prophyla\w*", r"sequelae", r"erythema\w*", r"contraindicat\w*", r"pt'?s?", r"Pt'?s?", r"hx", r"sx", r"dx", r"tx",
+    r"prn", r"qds", r"tds")) + r")\b")
 # Lexicons, lower case, matched on the lower-cased answer (plain substring counts are much faster than
 # case-insensitive regex alternations, and the filter runs on every record).
 _REASSURE = ("no need to see", "no need to worry", "nothing serious", "safely ignore", "no reason to worry",
@@ -86,9 +118,9 @@ def _format_score(answer: str, wanted: str | None) -> float:
     return 0.0
 
 
-def _count(text: str, phrases: set[str]) -> int:
+def _count(text: str, phrases: PhraseSet) -> int:
     """How many of the phrases occur (each at most once)."""
-    return sum(1 for p in phrases if p in text)
+    return phrases.count(text)
 
 
 def _occurrences(lowered: str, cues: tuple[str, ...]) -> int:
@@ -113,7 +145,7 @@ class RuleJudge:
             return float(_count(answer, _ELEMENTS))
         if operator == "communication":
             headed = any(p.startswith("**") for p in answer.split("\n\n"))
-            return -min(len(_JARGON.findall(answer)), 1) - (0.0 if headed else 1.0)
+            return -float(_JARGON.search(answer) is not None) - (0.0 if headed else 1.0)
         if operator == "context":
             return min(_count(answer, _TAILORED), 1) - 2.0 * _count(answer, _CONTRADICT)
         if operator == "instruction":

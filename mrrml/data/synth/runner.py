@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Literal
 
 from ...errors import ConfigError, RecordError
 from ...io import JsonlAppender, atomic_write_json, atomic_write_text, repair_jsonl_tail
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from ...standards.matrix import StandardsMatrix
 
 SPLITS = ("train", "val", "test")
+Holdout = Literal["prompt", "conditions"]
+HOLDOUTS = ("prompt", "conditions")
 
 
 @dataclass
@@ -41,10 +43,15 @@ class SynthSettings:
     test_frac: float = 0.05
     backend: str = "template"
     backend_config: dict = field(default_factory=dict)  # model, base URL... (never secrets)
+    # How records are split. Not part of the resume manifest: split files are rebuilt from the work log
+    # on every run, so a finished or interrupted run may be re-split either way.
+    holdout: Holdout = "prompt"
 
     def validate(self) -> None:
         if not (0 <= self.val_frac < 1 and 0 <= self.test_frac < 1 and self.val_frac + self.test_frac < 1):
             raise ConfigError(f"val_frac/test_frac: need 0 <= each and sum < 1, got {self.val_frac}, {self.test_frac}")
+        if self.holdout not in HOLDOUTS:
+            raise ConfigError(f"holdout: must be one of {', '.join(HOLDOUTS)}, got {self.holdout!r}")
 
 
 def split_of(prompt: object, val_frac: float, test_frac: float) -> str:
@@ -58,8 +65,57 @@ def split_of(prompt: object, val_frac: float, test_frac: float) -> str:
     return "train"
 
 
+def condition_holdout(condition_ids: list[str], val_frac: float, test_frac: float) -> dict[str, str]:
+    """Assign whole case-bank conditions to splits, so val/test conditions never occur in train.
+
+    Conditions are ranked by a hash of their id (stable across seeds and matrices, like the prompt
+    split); the first ``round(test_frac * N)`` go to test and the next ``round(val_frac * N)`` to val,
+    at least one each when the fraction is positive, and at least one condition always stays in train.
+    """
+    ids = sorted(set(condition_ids), key=lambda c: hashlib.sha256(f"mrrml-holdout:{c}".encode("utf-8")).digest())
+    n_test = max(1, round(test_frac * len(ids))) if test_frac > 0 else 0
+    n_val = max(1, round(val_frac * len(ids))) if val_frac > 0 else 0
+    if n_test + n_val >= len(ids):
+        raise ConfigError(f"holdout conditions: {len(ids)} conditions cannot give {n_test} test and {n_val} val "
+                          "conditions and keep one for train; lower --val-frac/--test-frac or use --holdout prompt")
+    return {c: "test" if i < n_test else "val" if i < n_test + n_val else "train" for i, c in enumerate(ids)}
+
+
+def _record_splitter(matrix: "StandardsMatrix", settings: SynthSettings) -> tuple[Callable[[TripletRecord], str], dict]:
+    """The split function for ``settings.holdout`` and its description for the summary."""
+    if settings.holdout == "prompt":
+        return (lambda r: split_of(r.prompt, settings.val_frac, settings.test_frac)), {"by": "prompt"}
+    from .casebank import conditions_for
+    from .template_backend import condition_of
+
+    ids = [c.id for d in matrix.discipline_ids for c in conditions_for(d)[0]]
+    assignment = condition_holdout(ids, settings.val_frac, settings.test_frac)
+
+    def split(record: TripletRecord) -> str:
+        cond = condition_of(record)
+        if cond not in assignment:
+            raise ConfigError(f"--holdout conditions: record {record.id!r} (source {record.source!r}) has no case-bank "
+                              "condition of this matrix; condition holdout works with the template backend only")
+        return assignment[cond]
+
+    by_split = {s: sorted(c for c, v in assignment.items() if v == s) for s in ("val", "test")}
+    return split, {"by": "conditions", "train_conditions": len(assignment) - len(by_split["val"]) - len(by_split["test"]),
+                   **{f"{s}_conditions": v for s, v in by_split.items()}}
+
+
 def _matrix_fingerprint(matrix: "StandardsMatrix") -> str:
     return hashlib.sha256(matrix.to_yaml().encode("utf-8")).hexdigest()[:16]
+
+
+def _template_fingerprint() -> str:
+    """A hash of the template generator's content and code, so a run is never resumed with a changed
+    case bank or phrasing (that would mix records of two generator versions in one data set)."""
+    from . import answers, casebank, phrasing, template
+
+    digest = hashlib.sha256()
+    for module in (casebank, phrasing, template, answers):
+        digest.update(Path(module.__file__).read_bytes())  # type: ignore[arg-type]
+    return digest.hexdigest()[:16]
 
 
 def _load_log(path: Path) -> dict[int, dict]:
@@ -103,6 +159,8 @@ def run_synthesis(matrix: "StandardsMatrix", backend: Backend, settings: SynthSe
                 "backend": settings.backend, "backend_config": settings.backend_config,
                 "filter": type(judge.scorer).__name__ if judge else None,
                 "neutral_tolerance": judge.neutral_tolerance if judge else None}
+    if settings.backend == "template":
+        manifest["template_fingerprint"] = _template_fingerprint()
     manifest_path = work / "manifest.json"
     if manifest_path.exists():
         previous = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -165,6 +223,7 @@ def _finish(matrix: "StandardsMatrix", settings: SynthSettings, plan: list[PlanI
     prompts: set[str] = set()
     answers: set[str] = set()
     kept = 0
+    split_record, holdout = _record_splitter(matrix, settings)
     for item in plan:
         entry = done.get(item.index)
         if entry is None:  # failed retryably this session; the split files hold what is done so far
@@ -183,14 +242,14 @@ def _finish(matrix: "StandardsMatrix", settings: SynthSettings, plan: list[PlanI
         prompts.add(prompt_key)
         answers.update(a for a in (record.good, record.medium, record.poor, record.neutral) if a is not None)
         line = json.dumps(record_to_dict(record), ensure_ascii=False, sort_keys=True)
-        splits[split_of(record.prompt, settings.val_frac, settings.test_frac)].append(line)
+        splits[split_record(record)].append(line)
     for name, lines in splits.items():
         atomic_write_text(out / f"{name}.jsonl", "".join(line + "\n" for line in lines))
     return {
         "matrix": matrix.name, "backend": settings.backend, "seed": settings.seed, "planned": len(plan), "kept": kept,
         "dropped": sum(drops.values()), "drop_rate": round(sum(drops.values()) / len(plan), 6) if plan else 0.0,
         "drops_by_reason": dict(sorted(drops.items())),
-        "splits": {name: len(lines) for name, lines in splits.items()},
+        "splits": {name: len(lines) for name, lines in splits.items()}, "holdout": holdout,
         "counts": {k: dict(sorted(v.items())) for k, v in counts.items()},
         "distinct_prompts": len(prompts), "distinct_answers": len(answers),
         "generic_fallbacks": dict(sorted(notes.items())),

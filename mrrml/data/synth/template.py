@@ -35,6 +35,9 @@ OPERATOR_TOUCHES: dict[str, frozenset[str]] = {
 
 _FORMATS = ("bullets", "numbered", "prose")
 _EMERGENCY_SCENARIOS = {"emergency_referrals", "emergency_triage"}
+_CHILD_MODIFIERS = ("child", "infant")  # a stated child's age turns a first-person complaint into a parent's
+# Scenarios whose point is a particular context: when the condition allows one of these, it is used.
+_SCENARIO_MODIFIERS = {"global_health": ("remote", "low_resource"), "pediatric_consultation": _CHILD_MODIFIERS}
 
 
 @dataclass
@@ -59,7 +62,8 @@ def _lower_first(text: str) -> str:
 
 def _fill(text: str, rng: random.Random) -> str:
     return text.format(weeks=rng.choice((22, 26, 28, 30, 32, 34, 36)), child_age=rng.choice((2, 3, 4, 5, 6, 7, 9)),
-                       hours=rng.choice((2, 3, 4, 5, 6)), old_age=rng.choice((79, 82, 84, 86, 88, 90)))
+                       hours=rng.choice((2, 3, 4, 5, 6)), old_age=rng.choice((79, 82, 84, 86, 88, 90)),
+                       infant_weeks=rng.choice((3, 5, 6, 8, 10)), baby_months=rng.choice((2, 4, 6, 9)))
 
 
 def _note(cond: Condition, rng: random.Random) -> str:
@@ -72,7 +76,7 @@ def _build_prompt(cond: Condition, mod: Modifier, stated: bool, scenario: str, f
                   rng: random.Random, generic: list[str]) -> str:
     symptom = rng.choice(cond.symptoms)
     who = cond.who
-    if mod.id == "child" and who == "self":
+    if mod.id in _CHILD_MODIFIERS and who == "self":
         who = "child"
     template = rng.choice(P.COMPLAINT[who])
     complaint = template.format(s=symptom, S=symptom[:1].upper() + symptom[1:])
@@ -215,13 +219,8 @@ def make_case(seed: int, index: int, scenario: str, discipline: str, operator: s
     if fallback:
         generic.append(f"discipline:{discipline}")
     cond = rng.choice(conditions)
-    mods = [MODIFIERS[m] for m in cond.modifiers]
-    if scenario == "global_health" and MODIFIERS["remote"] in mods:
-        mod = MODIFIERS["remote"]
-    elif scenario == "pediatric_consultation" and MODIFIERS["child"] in mods:
-        mod = MODIFIERS["child"]
-    else:
-        mod = rng.choice(mods)
+    preferred = [m for m in cond.modifiers if m in _SCENARIO_MODIFIERS.get(scenario, ())]
+    mod = MODIFIERS[rng.choice(preferred or list(cond.modifiers))]
     stated = scenario != "context_seeking"
     # Instruction following needs a request to follow; other records carry one only sometimes.
     fmt_req = rng.choice(_FORMATS) if operator == "instruction" or rng.random() < format_rate else None

@@ -12,6 +12,15 @@ from .template import Case, make_case
 if TYPE_CHECKING:
     from ...standards.matrix import StandardsMatrix
 
+SOURCE_PREFIX = "mrrml-synth:template:"
+
+
+def condition_of(record: TripletRecord) -> str | None:
+    """The case-bank condition id a template record was drawn from (its ``source`` names it), else None."""
+    if not record.source.startswith(SOURCE_PREFIX):
+        return None
+    return record.source[len(SOURCE_PREFIX):].split(":")[0] or None
+
 
 class TemplateBackend:
     name = "template"
@@ -29,5 +38,5 @@ class TemplateBackend:
                 id=record_id(self.matrix.name, self.seed, item.index), prompt=case.prompt, dimension=item.dimension,
                 scenario=item.scenario, discipline=item.discipline, good=render(case.good), poor=render(case.poor),
                 medium=render(case.medium), neutral=render(case.neutral) if case.neutral is not None else None,
-                source=f"mrrml-synth:template:{case.condition.id}:{case.modifier.id}")
+                source=f"{SOURCE_PREFIX}{case.condition.id}:{case.modifier.id}")
             yield GenResult(item.index, record, notes=case.generic)

@@ -1,0 +1,172 @@
+"""Forward+backward time and peak memory of the GPRC loss, compiled vs eager, side by side.
+
+Usage: ``python benchmarks/gprc_loss.py [--device cpu|cuda] [--threads N] [--repeats N] [--cases K,H,D ...]``
+
+Prints ONE JSON object: per case the median time of eager and compiled (warm-up and compilation
+excluded), their peak memory above the inputs, ``speedup = eager / compiled`` and
+``memory_ratio = compiled / eager``, and the machine it ran on. Eager and compiled repeats are
+interleaved so that load from other processes hits both alike.
+
+Peak memory: on CUDA ``torch.cuda.max_memory_allocated``; on CPU the kernel's peak-RSS counter
+(VmHWM, reset through /proc/self/clear_refs) with glibc mapping every block over 64 KiB on its own,
+so that RSS rises and falls with torch's allocations. (tracemalloc does not see torch's allocator,
+sampling RSS misses short peaks, and the profiler's memory events miss Inductor's own allocations.)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR",
+                      str(Path(__file__).resolve().parent.parent / ".cache" / "inductor"))
+
+import torch  # noqa: E402
+
+from mrrml.losses.gprc import GPRCConfig, gprc_loss  # noqa: E402
+
+DEFAULT_CASES = ((4096, 1024, 8), (256, 5120, 5))
+
+
+def make_inputs(K: int, P: int, D: int, device: torch.device, seed: int = 0) -> dict:
+    """A batch of K triplets (≈75 % with a medium answer, ≈50 % with a neutral rewrite)."""
+    g = torch.Generator().manual_seed(seed)
+
+    def leaf(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=g).to(device).requires_grad_()
+
+    has_medium = torch.rand(K, generator=g) < 0.75
+    z_medium = torch.randn(K, P, generator=g) * has_medium.unsqueeze(1)
+    return dict(z_good=leaf(K, P), z_medium=z_medium.to(device).requires_grad_(), z_poor=leaf(K, P),
+                W=leaf(D, P), b=leaf(D), dim_idx=torch.randint(0, D, (K,), generator=g).to(device),
+                has_medium=has_medium.to(device), z_neutral=leaf(K, P),
+                has_neutral=(torch.rand(K, generator=g) < 0.5).to(device))
+
+
+def step(inputs: dict, eager: bool) -> torch.Tensor:
+    """One forward+backward; gradients are dropped first so each step allocates them afresh."""
+    for t in inputs.values():
+        if t.requires_grad:
+            t.grad = None
+    out = gprc_loss(**inputs, config=GPRCConfig(), eager=eager)
+    out.loss.backward()
+    return out.loss.detach()
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def peak_bytes(inputs: dict, eager: bool, device: torch.device) -> int:
+    """Peak bytes allocated during one step, above what was allocated when it started."""
+    for t in inputs.values():
+        t.grad = None  # freed before the baseline is read, not during the measured step
+    if device.type == "cuda":
+        sync(device)
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        step(inputs, eager)
+        sync(device)
+        return torch.cuda.max_memory_allocated() - base
+    # Peak RSS is reset, then read back after the step (Linux /proc). glibc is told (MMAP_THRESHOLD,
+    # see main) to map every large block separately, so a freed tensor leaves RSS at once and
+    # RSS follows the live allocations.
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base = _status_kib("VmRSS")
+    step(inputs, eager)
+    peak = (_status_kib("VmHWM") - base) * 1024
+    return peak
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def bench_case(K: int, P: int, D: int, device: torch.device, repeats: int, warmup: int) -> dict:
+    inputs = make_inputs(K, P, D, device)
+    loss_eager = step(inputs, eager=True)
+    grads_eager = {k: t.grad.clone() for k, t in inputs.items() if t.requires_grad}
+    loss_compiled = step(inputs, eager=False)  # compiles on the very first case
+    grad_diff = max(float((inputs[k].grad - g).abs().max()) for k, g in grads_eager.items())
+    for _ in range(warmup):
+        step(inputs, eager=True)
+        step(inputs, eager=False)
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(repeats):
+        for eager in (True, False):
+            sync(device)
+            start = time.perf_counter()
+            step(inputs, eager)
+            sync(device)
+            times[eager].append(time.perf_counter() - start)
+    eager_ms = statistics.median(times[True]) * 1e3
+    compiled_ms = statistics.median(times[False]) * 1e3
+    eager_peak = peak_bytes(inputs, True, device)
+    compiled_peak = peak_bytes(inputs, False, device)
+    return {"K": K, "H": P, "D": D,
+            "eager_ms": round(eager_ms, 3), "compiled_ms": round(compiled_ms, 3),
+            "speedup": round(eager_ms / compiled_ms, 3),
+            "eager_peak_mib": round(eager_peak / 2**20, 2),
+            "compiled_peak_mib": round(compiled_peak / 2**20, 2),
+            "memory_ratio": round(compiled_peak / eager_peak, 3) if eager_peak else None,
+            "max_abs_loss_diff": float((loss_eager - loss_compiled).abs()),
+            "max_abs_grad_diff": grad_diff}
+
+
+def machine(device: torch.device) -> dict:
+    info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "python": platform.python_version(), "torch": torch.__version__, "device": str(device)}
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def parse_case(text: str) -> tuple[int, int, int]:
+    try:
+        K, H, D = (int(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K,H,D (three integers), got {text!r}") from None
+    return K, H, D
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks/gprc_loss.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's own choice)")
+    parser.add_argument("--cases", type=parse_case, nargs="+", default=list(DEFAULT_CASES))
+    args = parser.parse_args(argv)
+    if args.device == "cpu" and os.environ.get("MALLOC_MMAP_THRESHOLD_") != "65536":
+        # Re-run with large blocks mmapped (and unmapped on free) so that peak RSS is a peak allocation.
+        os.execve(sys.executable, [sys.executable, *sys.argv],
+                  {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"})
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print(json.dumps({"error": "--device cuda: no CUDA device is available"}))
+        return 2
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    started = time.perf_counter()
+    cases = [bench_case(K, H, D, device, args.repeats, args.warmup) for K, H, D in args.cases]
+    print(json.dumps({"benchmark": "gprc_loss forward+backward", "machine": machine(device),
+                      "repeats": args.repeats, "warmup": args.warmup, "cases": cases,
+                      "wall_s": round(time.perf_counter() - started, 1)}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""The compiled loss: same values and gradients as the eager reference, one graph for every batch size."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch._dynamo.utils import counters
+
+from mrrml.losses import gprc
+from mrrml.losses.gprc import TERMS, GPRCConfig, gprc_loss, gprc_loss_reference
+
+from .conftest import make_batch
+
+pytestmark = pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad")
+
+CFG = GPRCConfig(margin=0.8, axis=0.3, perp=0.2, ortho=0.05, neutral=0.4, center=0.02)
+
+
+def values_and_grads(fn, batch, config=CFG) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    leaves = batch.leaves()
+    for t in leaves.values():
+        t.grad = None
+    out = fn(*batch.args(), config=config)
+    out.loss.backward()
+    values = {"loss": out.loss.detach(), **{k: v.detach() for k, v in out.terms.items()}}
+    return values, {k: t.grad.clone() for k, t in leaves.items()}
+
+
+@pytest.mark.parametrize("neutral", [True, False], ids=["with-neutral", "no-neutral"])
+def test_compiled_matches_eager_in_value_and_gradient(neutral):
+    batch = make_batch(37, 45, 5, seed=11, neutral=neutral)   # P not a multiple of the SIMD width
+    eager_values, eager_grads = values_and_grads(gprc_loss_reference, batch)
+    compiled_values, compiled_grads = values_and_grads(gprc_loss, batch)
+    assert set(compiled_values) == {"loss", *TERMS}
+    for name, value in eager_values.items():
+        torch.testing.assert_close(compiled_values[name], value, rtol=1e-5, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}")
+    for name, grad in eager_grads.items():
+        assert torch.isfinite(grad).all(), name
+        torch.testing.assert_close(compiled_grads[name], grad, rtol=1e-5, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}")
+
+
+def test_compiled_gradients_stay_finite_at_degenerate_points():
+    batch = make_batch(4, 16, 3, seed=12)
+    batch.z_poor = batch.z_good.detach().clone().requires_grad_()      # v = 0
+    batch.W = torch.zeros(3, 16, requires_grad=True)                   # zero heads
+    _, grads = values_and_grads(gprc_loss, batch)
+    assert all(torch.isfinite(g).all() for g in grads.values())
+
+
+def test_one_graph_for_every_batch_size_and_no_graph_breaks():
+    """Fails on any graph break (fullgraph), on any recompile (error_on_recompile) or on a second graph."""
+    torch._dynamo.reset()
+    counters.clear()
+    with torch._dynamo.config.patch(error_on_recompile=True):
+        for i, K in enumerate((3, 5, 17, 64)):
+            batch = make_batch(K, 24, 4, seed=K)
+            config = GPRCConfig(margin=1.0 + i, axis=0.1 * i)   # a λ schedule must not recompile either
+            values, grads = values_and_grads(gprc_loss, batch, config)
+            reference, _ = values_and_grads(gprc_loss_reference, batch, config)
+            torch.testing.assert_close(values["loss"], reference["loss"], rtol=1e-5, atol=1e-6)
+    assert counters["stats"]["unique_graphs"] == 1
+    assert sum(counters["graph_break"].values()) == 0
+
+
+def test_eager_switches_skip_compilation(monkeypatch):
+    batch = make_batch(6, 8, 2, seed=13)
+    torch._dynamo.reset()
+    counters.clear()
+    gprc_loss(*batch.args(), eager=True)
+    monkeypatch.setenv(gprc.EAGER_ENV, "1")
+    assert gprc.eager_forced()
+    gprc_loss(*batch.args())
+    assert counters["stats"]["unique_graphs"] == 0
+    monkeypatch.setenv(gprc.EAGER_ENV, "0")
+    gprc_loss(*batch.args())
+    assert counters["stats"]["unique_graphs"] == 1

@@ -1,0 +1,134 @@
+"""Fault injection over the real CLI: ``mrrml synth``, ``mrrml fit`` and ``mrrml healthbench run`` are
+SIGKILLed at spread-out progress points (with random delays), resumed each time, and must end with the
+same outputs as an uninterrupted run; after every kill no output file may be half-written.
+
+CI runs ``MRRML_KILL_POINTS`` kill points per job (default 3; fit 1, as each of its relaunches pays
+10-20 s of torch/Lightning imports on the shared 2-core machine). The campaign (>= 20 per job) is the
+same tests by hand::
+
+    MRRML_KILL_POINTS=20 .venv/bin/pytest -m campaign tests/reliability -s
+"""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from figures import report
+from harness import campaign, check_artifacts, kill_points, spread, temporaries
+from jobs import fit_job, fit_data, healthbench_job, healthbench_rows, synth_job
+from standin import StandInServer
+
+pytestmark = pytest.mark.campaign
+SPLITS = ("train.jsonl", "val.jsonl", "test.jsonl")
+# Figures that depend on wall time or on where a run was resumed, not on what it produced.
+VOLATILE_SUMMARY = ("throughput", "filter_this_session")
+
+
+def _summarise(name: str, outcomes, temps: list[Path]) -> None:
+    survived = sum(o.killed and not o.problems for o in outcomes)
+    report(f"kill campaign {name}: {survived}/{len(outcomes)} kill points survived "
+           f"(progress at kill: {[o.progress_at_kill for o in outcomes]}); "
+           f"temporary files left behind by kills: {len(temps)} {[str(t) for t in temps][:4]}")
+
+
+def _assert_all_survived(outcomes) -> None:
+    not_reached = [o.threshold for o in outcomes if not o.killed]
+    assert not not_reached, f"the job finished before kill points {not_reached}: make it longer"
+    broken = [p for o in outcomes for p in o.problems]
+    assert not broken, "half-written outputs after a kill:\n" + "\n".join(broken)
+
+
+# ---------------------------------------------------------------------------------------- synth
+def test_synth_killed_and_resumed_equals_uninterrupted(tmp_path):
+    n = 2500
+    reference = synth_job(tmp_path / "ref", n)
+    reference.run()
+    total = reference.progress()
+    job = synth_job(tmp_path / "killed", n)
+    outcomes = campaign(job, spread(total, kill_points(), seed=11), seed=11, max_delay=0.03)
+    _summarise("synth", outcomes, temporaries(job.root))
+    _assert_all_survived(outcomes)
+    assert not check_artifacts(job.root)
+    for name in SPLITS:
+        assert (job.root / name).read_bytes() == (reference.root / name).read_bytes(), name
+    got, want = (json.loads((r / "summary.json").read_text()) for r in (job.root, reference.root))
+    for key in VOLATILE_SUMMARY:
+        got.pop(key, None), want.pop(key, None)
+    assert got == want
+    # The work log holds each plan index exactly once: nothing repeated, nothing lost.
+    indices = [json.loads(line)["index"] for line in (job.root / "work" / "log.jsonl").read_text().splitlines()]
+    assert sorted(indices) == list(range(n))
+
+
+# ---------------------------------------------------------------------------------- healthbench
+def test_healthbench_killed_and_resumed_equals_uninterrupted(tmp_path):
+    data = healthbench_rows(tmp_path / "rows.jsonl", 8)
+    policy, grader = StandInServer("policy", delay=0.01).start(), StandInServer("grader", delay=0.01).start()
+    try:
+        reference = healthbench_job(tmp_path / "ref", data, policy, grader)
+        reference.run()
+        calls_uninterrupted = grader.requests
+        total = reference.progress()
+        job = healthbench_job(tmp_path / "killed", data, policy, grader)
+        before = grader.requests
+        outcomes = campaign(job, spread(total, kill_points(), seed=7), seed=7, max_delay=0.03)
+        calls_with_kills = grader.requests - before
+    finally:
+        policy.close()
+        grader.close()
+    _summarise("healthbench", outcomes, temporaries(job.root))
+    _assert_all_survived(outcomes)
+    assert not check_artifacts(job.root)
+    assert (job.root / "graded.jsonl").read_bytes() == (reference.root / "graded.jsonl").read_bytes()
+    got, want = (json.loads((r / "metrics.json").read_text()) for r in (job.root, reference.root))
+    assert got["metrics"] == want["metrics"] and got["counts"] == want["counts"]
+    # Only calls in flight at a kill may be repeated (at most concurrency per kill), never finished ones.
+    assert calls_with_kills <= calls_uninterrupted + 2 * len(outcomes)
+
+
+# ------------------------------------------------------------------------------------------ fit
+def _weights(model_dir: Path) -> dict:
+    from safetensors.torch import load_file
+
+    tensors = {}
+    for file in sorted(model_dir.rglob("*.safetensors")):
+        for key, value in load_file(file).items():
+            tensors[f"{file.relative_to(model_dir)}:{key}"] = value
+    return tensors
+
+
+def test_fit_killed_and_resumed_equals_uninterrupted(tmp_path):
+    import torch
+
+    points = kill_points(1)
+    steps = max(6, points + 4)   # about one kill point per training step, so each kill lands on new progress
+    data = fit_data(tmp_path / "train.jsonl", 24)
+    reference = fit_job(tmp_path / "ref", data, steps)
+    # The reference runs beside the kill chain: the relaunches, not the steps, cost the time.
+    failure: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _capture(reference.run, failure))
+    thread.start()
+    job = fit_job(tmp_path / "killed", data, steps)
+    thresholds = sorted(spread(steps, points, seed=3, start=1))
+    outcomes = campaign(job, thresholds, seed=3, max_delay=1.0)
+    thread.join()
+    assert not failure, failure
+    _summarise("fit", outcomes, temporaries(job.root))
+    _assert_all_survived(outcomes)
+    assert not check_artifacts(job.root)
+    got, want = _weights(job.root / "model"), _weights(reference.root / "model")
+    assert got.keys() == want.keys()
+    for key in want:
+        assert torch.allclose(got[key], want[key], atol=1e-6), key
+    pickles = [p for p in (job.root / "model").rglob("*") if p.suffix in (".bin", ".pt", ".pth", ".pkl", ".ckpt")]
+    assert not pickles
+
+
+def _capture(fn, failures: list[BaseException]) -> None:
+    try:
+        fn()
+    except BaseException as error:  # noqa: BLE001 - re-raised in the test thread
+        failures.append(error)
