@@ -141,6 +141,9 @@ def load_base(source: str, cfg: BackboneConfig, gguf_file: str | None = None) ->
                                   local_files_only=_offline(), trust_remote_code=cfg.trust_remote_code)
     if gguf_file:
         kwargs["gguf_file"] = gguf_file
+    else:
+        # Weights only from safetensors: a pickled checkpoint (.bin/.pt) could execute code on load.
+        kwargs["use_safetensors"] = True
     if cfg.quantization:
         kwargs["quantization_config"] = quantization_config(cfg)
         kwargs["device_map"] = {"": torch.cuda.current_device()} if torch.cuda.is_available() else {"": "cpu"}
