@@ -12,6 +12,9 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Inductor compiles once per machine, not once per test run.
 os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(REPO_ROOT / ".cache" / "inductor"))
+# The AOTAutograd cache once served a stale compiled backward here (torch 2.13); Inductor's own
+# FX-graph cache, which holds the expensive C++ builds, stays on.
+os.environ.setdefault("TORCHINDUCTOR_AUTOGRAD_CACHE", "0")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Builtin backbones (tiny Qwen3, dequantised SmolLM2) are materialised here, not in ~/.cache.
 os.environ.setdefault("MRRML_CACHE_DIR", str(REPO_ROOT / ".cache" / "mrrml"))
