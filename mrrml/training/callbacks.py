@@ -1,0 +1,94 @@
+"""Callbacks: the mrrml model directory beside Lightning's checkpoints, and predictions as JSON Lines.
+
+Lightning's ``.ckpt`` is a ``torch.save`` pickle meant for resuming a run; what a user keeps, serves and
+shares is the mrrml model directory (safetensors + JSON + YAML, no pickle). :class:`ModelDirExport`
+writes that directory next to every checkpoint (``<checkpoint dir>/model``) and once more at the end
+of fit (``final_dir``, default ``<log dir>/model``) after the normalisation statistics are set.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.callbacks import BasePredictionWriter, Callback
+
+from ..io import JsonlAppender
+
+
+def export_model_dir(reward_model: Any, target: Path) -> Path:
+    """``save_pretrained`` into a staging directory, then swap it in: a reader never sees half a model."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    staging.chmod(0o755)   # mkdtemp makes it private; the model directory is an ordinary output
+    try:
+        reward_model.save_pretrained(staging)
+        old = target.with_name(f".{target.name}-old")
+        shutil.rmtree(old, ignore_errors=True)
+        if target.exists():
+            target.rename(old)
+        staging.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def default_final_dir(trainer: pl.Trainer) -> Path:
+    return Path(trainer.log_dir or trainer.default_root_dir) / "model"
+
+
+class ModelDirExport(Callback):
+    """Write the mrrml model directory with every checkpoint and at the end of fit.
+
+    Args:
+        final_dir: where the final model goes (default ``<log dir>/model``).
+        with_checkpoints: also export to ``<checkpoint dir>/model`` whenever Lightning saves a checkpoint.
+    """
+
+    def __init__(self, final_dir: str | None = None, with_checkpoints: bool = True):
+        self.final_dir = final_dir
+        self.with_checkpoints = with_checkpoints
+        self.exported: list[Path] = []
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
+        callback = trainer.checkpoint_callback
+        dirpath = getattr(callback, "dirpath", None)
+        if not self.with_checkpoints or dirpath is None or not trainer.is_global_zero:
+            return
+        self.exported.append(export_model_dir(pl_module.reward_model, Path(dirpath) / "model"))
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.is_global_zero or trainer.interrupted:
+            return
+        target = Path(self.final_dir) if self.final_dir else default_final_dir(trainer)
+        self.exported.append(export_model_dir(pl_module.reward_model, target))
+
+
+class PredictionWriter(BasePredictionWriter):
+    """``mrrml predict``: one JSON line per scored answer (record id, role, raw and normalised scores).
+
+    Args:
+        output: the JSON Lines file (appended per batch; a torn last line is repaired on reopen).
+    """
+
+    def __init__(self, output: str = "predictions.jsonl"):
+        super().__init__(write_interval="batch")
+        self.output = output
+
+    def write_on_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, prediction: Any,
+                           batch_indices: Sequence[int] | None, batch: Any, batch_idx: int, dataloader_idx: int) -> None:
+        dims = pl_module.dimensions
+        path = Path(self.output)
+        if trainer.world_size > 1:
+            path = path.with_name(f"{path.stem}.rank{trainer.global_rank}{path.suffix}")
+        with JsonlAppender(path) as out:
+            raw: torch.Tensor = prediction["scores"]
+            norm: torch.Tensor = prediction["normalized"]
+            for row, (rid, role) in enumerate(zip(prediction["ids"], prediction["roles"])):
+                out.write({"id": rid, "role": role, "scores": dict(zip(dims, raw[row].tolist())),
+                           "normalized": dict(zip(dims, norm[row].tolist()))})

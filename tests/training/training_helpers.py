@@ -1,0 +1,78 @@
+"""Helpers of the training tests: small record files written through the records API, tiny model settings.
+
+The triplets degrade one dimension per record in a way a model can pick up (different wording per
+dimension and level), so a few steps of training move the metrics; the tests check mechanics
+(equality of runs, errors, files), never a hard-coded score.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mrrml.data.records import TripletRecord, record_to_dict
+
+DIMS = ["accuracy", "completeness", "communication_quality", "context_awareness", "instruction_following"]
+TOPICS = ["a mild fever", "a sprained ankle", "seasonal allergies", "a tension headache", "mild dehydration",
+          "a minor burn", "an insect bite", "heartburn", "a dry cough", "trouble sleeping", "a nosebleed",
+          "motion sickness"]
+DEGRADE = {
+    "accuracy": ("Some details may be wrong.", "Take ten times the usual dose."),
+    "completeness": ("That is most of it.", "That is all."),
+    "communication_quality": ("it is kind of a thing, you know", "asdf lol whatever idk"),
+    "context_awareness": ("Your situation was not considered.", "I ignored what you told me."),
+    "instruction_following": ("I did not use the format you asked.", "I refuse to follow the request."),
+}
+
+
+def make_triplets(n: int, seed: int = 0, neutral: bool = False) -> list[TripletRecord]:
+    records = []
+    for i in range(n):
+        topic = TOPICS[(i + seed) % len(TOPICS)]
+        dim = DIMS[i % len(DIMS)]
+        good = f"For {topic}, rest, drink fluids and see a clinician if it gets worse or lasts over three days."
+        medium_suffix, poor_suffix = DEGRADE[dim]
+        records.append(TripletRecord(
+            id=f"t{seed}-{i}", prompt=f"Case {i}: what should I do about {topic}?", dimension=dim,
+            scenario="context_seeking", discipline="internal_medicine", good=good,
+            medium=f"For {topic}, rest. {medium_suffix}", poor=f"{poor_suffix} {poor_suffix}",
+            neutral=(good + " I hope this helps.") if neutral else None, source="test"))
+    return records
+
+
+def write_jsonl(path: Path, records) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(record_to_dict(r)) + "\n" for r in records))
+    return path
+
+
+TINY = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
+        "num_key_value_heads": 1, "head_dim": 16}
+
+
+def module_kwargs(**overrides) -> dict:
+    """Init args of RewardModelModule for a very small random Qwen3 (fast on 2 shared cores)."""
+    from mrrml.model.backbone import BackboneConfig
+
+    kwargs = dict(backbone=BackboneConfig("builtin:tiny-qwen3", tiny=dict(TINY)), matrix="healthbench",
+                  lr=1e-3, head_lr=3e-3, warmup=0.1, compile_loss=False, max_prompt_tokens=64, max_answer_tokens=48)
+    kwargs.update(overrides)
+    return kwargs
+
+
+def write_cli_config(path: Path, train: Path, root: Path, **trainer) -> Path:
+    """A config for `mrrml fit` with the very small model, no validation, deterministic."""
+    import yaml
+
+    config = {
+        "seed_everything": 0,
+        "model": {"backbone": {"name_or_path": "builtin:tiny-qwen3", "tiny": dict(TINY)}, "matrix": "healthbench",
+                  "lr": 1e-3, "head_lr": 3e-3, "warmup": 0.1, "compile_loss": False,
+                  "max_prompt_tokens": 64, "max_answer_tokens": 48},
+        "data": {"train": [{"path": str(train)}], "val_fraction": 0.0, "batch_size": 4, "seed": 0},
+        "trainer": {"accelerator": "cpu", "devices": 1, "max_steps": 4, "logger": False,
+                    "enable_checkpointing": False, "enable_progress_bar": False, "enable_model_summary": False,
+                    "default_root_dir": str(root), "limit_val_batches": 0, **trainer},
+        "export": {"final_dir": str(root / "model"), "with_checkpoints": False},
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
