@@ -5,6 +5,10 @@ Two rules make a killed run lose nothing and corrupt nothing:
   (:func:`atomic_write_text`), so a reader sees the old file or the new one, never half;
 * append-only logs (:class:`JsonlAppender`) flush and fsync every record; on reopen, a torn last
   line left by a kill is cut off (:func:`repair_jsonl_tail`) instead of being read as data.
+
+Reading JSON Lines back goes through :func:`iter_raw_lines` and :func:`decode_json_line` (or
+:func:`iter_jsonl`, both together): lines are read as bytes and decoded one at a time, so one bad byte,
+number or nesting depth is a ``RecordError`` naming its ``file:line`` instead of a crash of the whole file.
 """
 from __future__ import annotations
 
@@ -14,6 +18,22 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from .errors import RecordError
+from .jsonutil import JsonTextError, loads_json
+
+
+def _read_umask() -> int:
+    """The process umask; ``os.umask`` can only be read by setting it, so set it back at once (done once,
+    at import, before any worker threads exist)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates files with mode 0600 (it is meant for private temporaries); a renamed-into-place output
+# file must get the mode a plain open() would give it, or other users and tools cannot read results.
+_FILE_MODE = 0o666 & ~_read_umask()
+
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same directory, fsync, rename)."""
@@ -22,6 +42,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), _FILE_MODE)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -97,9 +118,33 @@ class JsonlAppender:
         self.close()
 
 
-def iter_jsonl_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, text)`` for each non-blank line (1-based numbers, for error messages)."""
-    with open(path, "r", encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield number, line
+def iter_raw_lines(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
+    """``(line_number, bytes)`` for each non-blank line, numbered with universal newlines as text mode
+    (and every editor) counts them; bytes, so one line that is not UTF-8 cannot stop the whole file."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    for number, raw in enumerate(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n"), start=1):
+        try:
+            blank = not raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            blank = False  # reported as a located error by decode_json_line
+        if not blank:
+            yield number, raw
+
+
+def decode_json_line(raw: bytes, file: str, line: int) -> Any:
+    """Decode one JSON Lines line; ``RecordError`` naming ``file:line`` for bytes that are not UTF-8 or
+    text that is not JSON (including a number too long or nesting too deep to decode)."""
+    try:
+        return loads_json(raw)
+    except JsonTextError as error:
+        raise RecordError(file, line, None, str(error)) from None
+
+
+def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
+    """``(line_number, decoded value)`` for each non-blank line; the first unreadable line raises a
+    ``RecordError`` naming it. Callers that must skip bad lines use :func:`iter_raw_lines` and
+    :func:`decode_json_line` themselves."""
+    file = str(path)
+    for number, raw in iter_raw_lines(path):
+        yield number, decode_json_line(raw, file, number)

@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="how long a batch waits for more requests after its first (default: 5)")
     p.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024,
                    help="largest accepted request body (default: 8 MiB)")
+    p.add_argument("--max-rows-per-request", type=int, default=1024,
+                   help="most rows (prompt/response pairs) in one request; more get a 413 (default: 1024)")
     p.add_argument("--request-timeout", type=float, default=300.0,
                    help="seconds a request may wait for its scores before a 503 (default: 300)")
     p.add_argument("--scenario", default=None, help="default scenario for the reward (requests may override)")
@@ -56,7 +58,8 @@ def run(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for name, value in (("--max-batch", args.max_batch), ("--max-body-bytes", args.max_body_bytes)):
+    for name, value in (("--max-batch", args.max_batch), ("--max-body-bytes", args.max_body_bytes),
+                        ("--max-rows-per-request", args.max_rows_per_request)):
         if value < 1:
             raise ConfigError(f"{name} must be >= 1, got {value}")
     if args.max_wait_ms < 0 or args.request_timeout <= 0:
@@ -75,7 +78,7 @@ def run(argv: list[str]) -> int:
 
     settings = ServeSettings(host=args.host, port=args.port, token=token, max_batch=args.max_batch,
                              max_wait_ms=args.max_wait_ms, max_body_bytes=args.max_body_bytes,
-                             scenario=args.scenario, discipline=args.discipline,
+                             max_rows_per_request=args.max_rows_per_request, scenario=args.scenario, discipline=args.discipline,
                              request_timeout_s=args.request_timeout)
     model = load(args.model_dir, device=args.device, dtype=args.dtype)
     try:

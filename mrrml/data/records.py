@@ -13,9 +13,10 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 from ..errors import RecordError
+from ..io import decode_json_line, iter_raw_lines
 
 if TYPE_CHECKING:  # the standards package imports nothing from here; keep the import lazy anyway
     from ..standards.matrix import StandardsMatrix
@@ -219,35 +220,6 @@ def check_against_matrix(record: Record, matrix: "StandardsMatrix", file: str = 
     if isinstance(record, RatedRecord):
         for key in record.scores:
             need(f"scores.{key}", key, dims, "dimension")
-
-
-def decode_json_line(raw: bytes, file: str, line: int) -> Any:
-    """Decode one JSON Lines line; ``RecordError`` naming the line for bytes that are not UTF-8 or text that
-    is not JSON (including a number too long or nesting too deep to decode)."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise RecordError(file, line, None, f"not UTF-8 text (byte {error.start})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise RecordError(file, line, None, f"invalid JSON: {error.msg} at column {error.colno}") from None
-    except (ValueError, RecursionError) as error:
-        raise RecordError(file, line, None, f"invalid JSON: {type(error).__name__}: {str(error)[:80]}") from None
-
-
-def iter_raw_lines(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
-    """``(line_number, bytes)`` for each non-blank line, numbered with universal newlines as text mode
-    (and every editor) counts them; bytes, so one line that is not UTF-8 cannot stop the whole file."""
-    with open(path, "rb") as handle:
-        data = handle.read()
-    for number, raw in enumerate(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n"), start=1):
-        try:
-            blank = not raw.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            blank = False  # reported as a located error by decode_json_line
-        if not blank:
-            yield number, raw
 
 
 def read_records(path: str | os.PathLike, *, kind: str | None = None,

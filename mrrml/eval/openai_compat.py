@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import BackendError, ConfigError
+from ..jsonutil import loads_json
 
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
@@ -63,7 +64,7 @@ class ChatClient:
             headers["Authorization"] = f"Bearer {self.api_key}"
         request = urllib.request.Request(f"{self.base_url}/chat/completions", data=body, headers=headers)
         with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            return json.loads(response.read().decode("utf-8"))
+            return loads_json(response.read())
 
     def complete(self, messages: list[dict[str, str]], **params: Any) -> ChatResponse:
         body = json.dumps({"model": self.model, "messages": messages, **params}).encode("utf-8")
@@ -84,7 +85,7 @@ class ChatClient:
             except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError,
                     http.client.HTTPException) as error:
                 last = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
-            except (ValueError, KeyError, IndexError, TypeError) as error:
+            except (ValueError, KeyError, IndexError, TypeError) as error:  # JsonTextError is a ValueError
                 last = f"malformed response: {error!r}"
             if attempt <= self.max_retries:
                 time.sleep(min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))

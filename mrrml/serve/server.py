@@ -12,7 +12,8 @@ Order of checks for each request, cheapest and least revealing first: token (401
 → ``Content-Length`` present and within limit, *before* the body is read (411/413) → JSON (400) →
 fields (400, naming the field). The token is compared in constant time and never logged.
 
-Shutdown is graceful: :meth:`RewardServer.stop` stops accepting connections, waits for every request
+Shutdown is graceful: :meth:`RewardServer.stop` stops accepting connections, answers those already
+waiting in the listen backlog with 503 (closing the socket would reset them), waits for every request
 handler already running (their rows are still being scored by the batcher), then drains and stops
 the batcher. :meth:`RewardServer.serve_until_signal` wires that to SIGTERM/SIGINT for the CLI.
 """
@@ -28,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from ..jsonutil import JsonTextError, loads_json
 from .service import RequestError, RewardService, ServeSettings
 
 logger = logging.getLogger("mrrml.serve")
@@ -48,7 +50,26 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], service: RewardService):
         self.service = service
+        self.refusing = False
         super().__init__(address, _Handler)
+
+    def refuse_pending(self) -> int:
+        """After the accept loop stopped: take the connections the kernel already completed (they sit in
+        the listen backlog) and answer each with 503, so closing the socket resets none of them and a
+        client learns to retry elsewhere instead of seeing its request vanish. Returns how many."""
+        self.refusing = True
+        self.socket.setblocking(False)
+        taken = 0
+        # Bounded: clients that keep reconnecting while we drain must not keep the server alive.
+        while taken < 4 * self.request_queue_size:
+            try:
+                connection, address = self.socket.accept()
+            except OSError:  # BlockingIOError: the backlog is empty
+                break
+            connection.setblocking(True)
+            taken += 1
+            self.process_request(connection, address)
+        return taken
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -128,8 +149,8 @@ class _Handler(BaseHTTPRequestHandler):
         if len(raw) != length:
             raise RequestError(400, f"body ended after {len(raw)} of {length} bytes")
         try:
-            return json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            return loads_json(raw)
+        except JsonTextError as error:
             raise RequestError(400, f"body: not valid UTF-8 JSON: {error}") from None
 
     # ---- dispatch ---------------------------------------------------------------------------
@@ -138,6 +159,9 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path.rstrip("/") or "/"
         service = self.server.service
         try:
+            if self.server.refusing:
+                self._send_error_json(503, "the server is shutting down", {"Retry-After": "1"})
+                return
             if path == "/health" and method == "GET":
                 self._send_json(200, service.health())
                 return
@@ -215,6 +239,7 @@ class RewardServer:
             return
         self._stopped.set()
         self.httpd.shutdown()       # the accept loop exits; no new connections are taken
+        self.httpd.refuse_pending()  # connections already in the backlog get a 503, not a reset
         self.httpd.server_close()   # closes the socket, joins every running handler thread
         if not self.service.close(timeout):
             logger.warning("the batcher did not stop within %s s", timeout)
@@ -233,6 +258,7 @@ class RewardServer:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self._stopped.set()
+            self.httpd.refuse_pending()
             self.httpd.server_close()
             self.service.close()
 

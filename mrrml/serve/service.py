@@ -40,6 +40,7 @@ class ServeSettings:
     max_batch: int = 32
     max_wait_ms: float = 5.0
     max_body_bytes: int = 8 * 1024 * 1024
+    max_rows_per_request: int = 1024   # a small body can still carry many rows; each costs model time
     scenario: str | None = None
     discipline: str | None = None
     request_timeout_s: float = 300.0
@@ -185,6 +186,14 @@ class RewardService:
             with self._in_flight_lock:
                 self._in_flight -= 1
 
+    def _limit_rows(self, rows: int, where: str) -> None:
+        """413 for a request with more rows than one request may hold: one request must not occupy the
+        batcher for long enough to starve every other client."""
+        limit = self.settings.max_rows_per_request
+        if rows > limit:
+            raise RequestError(413, f"{where}: {rows} rows exceed the limit of {limit} rows per request; "
+                                    "split the request")
+
     def score(self, body: Any) -> dict[str, Any]:
         """``POST /score``: per-dimension raw and normalised scores and the weighted reward."""
         if not isinstance(body, dict):
@@ -196,6 +205,7 @@ class RewardService:
         raw_prompts = body.get("prompts")
         if not isinstance(raw_prompts, list):
             raise RequestError(400, f"prompts: expected a list, got {type(raw_prompts).__name__}")
+        self._limit_rows(len(raw_prompts), "prompts")
         prompts = [_check_prompt(p, f"prompts[{i}]") for i, p in enumerate(raw_prompts)]
         responses = _string_list(body, "responses")
         if len(prompts) != len(responses):
@@ -226,6 +236,9 @@ class RewardService:
         """
         if not isinstance(body, dict):
             raise RequestError(400, "body: expected a JSON object with 'query'")
+        raw_queries = body.get("query")
+        if isinstance(raw_queries, list):   # checked before validating (and splitting) every row
+            self._limit_rows(len(raw_queries), "query")
         queries = _string_list(body, "query")
         prompt_texts = _string_list(body, "prompts") if body.get("prompts") is not None else None
         if prompt_texts is not None and len(prompt_texts) != len(queries):
@@ -264,6 +277,7 @@ class RewardService:
             "defaults": {"scenario": self.settings.scenario, "discipline": self.settings.discipline},
             "batching": {"max_batch": self.settings.max_batch, "max_wait_ms": self.settings.max_wait_ms},
             "max_body_bytes": self.settings.max_body_bytes,
+            "max_rows_per_request": self.settings.max_rows_per_request,
             "assistant_marker": self.splitter.marker,
         }
 

@@ -45,6 +45,8 @@ def test_shared_hard_sample_loads(healthbench_hard_sample):
     (lambda r: r.update(prompt=[{"role": "user"}]), "prompt[0]"),
     (lambda r: r.update(example_tags="theme:x"), "example_tags"),
     (lambda r: [i.update(points=-1) for i in r["rubrics"]], "rubrics"),
+    (lambda r: r["rubrics"][1].update(points=float("nan")), "rubrics[1].points"),
+    (lambda r: r["rubrics"][0].update(points=float("inf")), "rubrics[0].points"),
 ])
 def test_bad_rows_are_located(tmp_path, mini_path, mutate, field):
     lines = mini_path.read_text().splitlines()

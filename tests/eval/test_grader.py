@@ -27,7 +27,9 @@ def test_parse_grade_accepts_json_and_fences(text, met):
 
 
 @pytest.mark.parametrize("text", ['{"criteria_met": "true"}', '{"criteria_met": 1}', '{"explanation": "x"}',
-                                  "criteria_met: true", "[true]", '```json\n{"criteria_met": tru}\n```', ""])
+                                  "criteria_met: true", "[true]", '```json\n{"criteria_met": tru}\n```', "",
+                                  pytest.param("[" * 100_000, id="nesting-too-deep"),
+                                  pytest.param('{"criteria_met": true, "n": ' + "9" * 5000 + "}", id="int-too-long")])
 def test_parse_grade_is_strict(text):
     with pytest.raises(GradeParseError):
         parse_grade(text)

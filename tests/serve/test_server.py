@@ -131,6 +131,9 @@ def test_bearer_token(serve, caplog):
     (b'{"prompts": ["q"], "responses": ["a"], "discipline": 5}', 400, "discipline"),
     (b'{"prompts": ["q"], "responses": ["a"], "respones": []}', 400, "respones"),
     (b"\xff\xfe", 400, "UTF-8"),
+    pytest.param(b"[" * 100_000 + b"]" * 100_000, 400, "RecursionError", id="nesting-too-deep"),
+    pytest.param(b'{"prompts": [' + b"9" * 5000 + b'], "responses": ["a"]}', 400, "ValueError",
+                 id="int-over-4300-digits"),
 ])
 def test_malformed_score_bodies(serve, body, status, needle):
     server = serve()
@@ -237,3 +240,29 @@ def test_stop_finishes_in_flight_requests(reward_model, monkeypatch):
     assert not stopper.is_alive()
     assert [status for status, _ in results] == [200] * 6
     assert server.service.batcher.closed
+
+
+def test_rows_per_request_are_limited(serve):
+    server = serve(max_rows_per_request=2)
+    status, error = http("POST", f"{server.url}/score", {"prompts": PROMPTS, "responses": ANSWERS})
+    assert status == 413 and "3 rows exceed the limit of 2" in error["error"] and "prompts" in error["error"]
+    status, error = http("POST", f"{server.url}/get_reward", {"query": ["a", "b", "c"]})
+    assert status == 413 and "query" in error["error"]
+    assert http("GET", f"{server.url}/info")[1]["max_rows_per_request"] == 2
+    assert http("POST", f"{server.url}/score", {"prompts": PROMPTS[:2], "responses": ANSWERS[:2]})[0] == 200
+
+
+def test_stop_answers_connections_waiting_in_the_backlog(reward_model):
+    """A connection the kernel completed but the server never accepted gets a 503 at stop, not a reset."""
+    server = RewardServer(reward_model, ServeSettings(port=0)).start()
+    server.httpd.shutdown()   # the accept loop is gone; the listening socket still takes connections
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+    server.stop()
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    sock.close()
+    reply = b"".join(chunks)
+    assert reply.startswith(b"HTTP/1.0 503"), reply[:80]
+    assert b"shutting down" in reply

@@ -16,6 +16,7 @@ import urllib.parse
 from typing import TYPE_CHECKING, Iterator
 
 from ...errors import BackendError, ConfigError
+from ...jsonutil import JsonTextError, loads_json
 from .base import GenResult
 from .llm import generate_with
 from .planner import PlanItem
@@ -76,10 +77,14 @@ class OpenAIChatClient:
                 raise BackendError(f"POST {self.base_url}{self._path[len(urllib.parse.urlparse(self.base_url).path.rstrip('/')):]}: "
                                    f"HTTP {status}: {raw[:200]!r}")
             try:
-                return json.loads(raw)["choices"][0]["message"]["content"]
-            except (ValueError, KeyError, IndexError, TypeError):
+                content = loads_json(raw)["choices"][0]["message"]["content"]
+            except (JsonTextError, KeyError, IndexError, TypeError):
                 last = f"unreadable response body {raw[:120]!r}"
                 continue
+            if not isinstance(content, str):
+                last = f"message content is {type(content).__name__}, not text"
+                continue
+            return content
         raise BackendError(f"POST {self.base_url}: gave up after {self.max_retries + 1} attempts: {last}")
 
 

@@ -6,9 +6,10 @@ counted as malformed instead of slipping into training data.
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING
+
+from ...jsonutil import JsonTextError, loads_json_reply
 
 if TYPE_CHECKING:
     from ...standards.matrix import StandardsMatrix
@@ -40,19 +41,12 @@ def generation_messages(matrix: "StandardsMatrix", item: "PlanItem") -> list[dic
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
-_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.S)
-
-
 def parse_triplet(text: str) -> tuple[dict[str, str] | None, str | None]:
     """``(fields, None)`` for a valid JSON triplet, else ``(None, why it is malformed)``."""
-    body = text.strip()
-    fenced = _FENCE.match(body)
-    if fenced:
-        body = fenced.group(1)
     try:
-        data = json.loads(body)
-    except json.JSONDecodeError as error:
-        return None, f"malformed: not JSON ({error.msg})"
+        data = loads_json_reply(text)
+    except JsonTextError as error:
+        return None, f"malformed: not JSON ({error.reason})"
     if not isinstance(data, dict):
         return None, "malformed: JSON is not an object"
     missing = [k for k in ("prompt", "good", "medium", "poor") if not isinstance(data.get(k), str) or not data[k].strip()]

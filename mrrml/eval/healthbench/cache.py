@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import RecordError
-from ...io import JsonlAppender, iter_jsonl_lines
+from ...io import JsonlAppender, decode_json_line, iter_raw_lines
 
 
 def request_key(request: Any) -> str:
@@ -32,12 +32,13 @@ class ResponseCache:
         self._lock = threading.Lock()
         self._writer = JsonlAppender(self.path)   # repairs a torn last line first
         self._entries: dict[str, Any] = {}
-        for line, text in iter_jsonl_lines(self.path):
+        file = str(self.path)
+        for line, raw in iter_raw_lines(self.path):
             try:
-                record = json.loads(text)
+                record = decode_json_line(raw, file, line)
                 self._entries[record["key"]] = record["value"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise RecordError(str(self.path), line, "key", "not a cache entry; delete the file to start over") from None
+            except (RecordError, KeyError, TypeError):
+                raise RecordError(file, line, "key", "not a cache entry; delete the file to start over") from None
         self.hits = 0
 
     def __len__(self) -> int:

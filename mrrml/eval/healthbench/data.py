@@ -8,7 +8,7 @@ with ``file:line: field: message`` instead of a ``KeyError`` deep inside grading
 from __future__ import annotations
 
 import hashlib
-import json
+import math
 import os
 import sys
 import urllib.error
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ...errors import MrrmlError, RecordError
-from ...io import atomic_write_text, iter_jsonl_lines
+from ...io import atomic_write_text, iter_jsonl
 
 _BLOB = "https://openaipublic.blob.core.windows.net/simple-evals/healthbench/"
 OFFICIAL_URLS: dict[str, str] = {
@@ -205,11 +205,8 @@ def resolve_source(name_or_path: str, *, cache_dir: str | os.PathLike | None = N
 
 
 # ----------------------------------------------------------------------------------------- rows
-def parse_json_line(file: str, line: int, text: str) -> dict[str, Any]:
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise RecordError(file, line, None, f"invalid JSON: {error.msg} (column {error.colno})") from None
+def require_object(obj: Any, file: str, line: int) -> dict[str, Any]:
+    """``obj`` (one decoded JSONL line) if it is a JSON object, else a ``RecordError`` naming the line."""
     if not isinstance(obj, dict):
         raise RecordError(file, line, None, f"expected a JSON object, got {type(obj).__name__}")
     return obj
@@ -241,6 +238,8 @@ def parse_rubric_item(value: Any, file: str, line: int, key: str) -> RubricItem:
     points = value.get("points")
     if isinstance(points, bool) or not isinstance(points, (int, float)):
         raise RecordError(file, line, f"{key}.points", "expected a number")
+    if isinstance(points, float) and not math.isfinite(points):  # NaN/Infinity parse as JSON in Python but make every score undefined
+        raise RecordError(file, line, f"{key}.points", f"expected a finite number, got {points}")
     if points == 0:
         raise RecordError(file, line, f"{key}.points", "points must be non-zero")
     tags = value.get("tags")
@@ -293,8 +292,8 @@ def load_examples(path: str | os.PathLike, limit: int | None = None) -> list[Exa
     file = str(path)
     examples: list[Example] = []
     seen: dict[str, int] = {}
-    for line, text in iter_jsonl_lines(path):
-        example = example_from_dict(parse_json_line(file, line, text), file, line)
+    for line, value in iter_jsonl(path):
+        example = example_from_dict(require_object(value, file, line), file, line)
         if example.prompt_id in seen:
             raise RecordError(file, line, "prompt_id", f"duplicate of line {seen[example.prompt_id]}")
         seen[example.prompt_id] = line
@@ -310,8 +309,8 @@ def load_meta_eval(path: str | os.PathLike, limit: int | None = None) -> list[Me
     """Read and validate a meta-eval JSONL file (one completion × rubric item × physician labels)."""
     file = str(path)
     rows: list[MetaEvalRow] = []
-    for line, text in iter_jsonl_lines(path):
-        obj = parse_json_line(file, line, text)
+    for line, value in iter_jsonl(path):
+        obj = require_object(value, file, line)
         labels = _require(obj, "binary_labels", list, file, line)
         ids = _require(obj, "anonymized_physician_ids", list, file, line)
         if not labels or not all(isinstance(x, bool) for x in labels):

@@ -10,20 +10,17 @@ inside :class:`~mrrml.eval.openai_compat.ChatClient`. An item that still fails g
 from __future__ import annotations
 
 import json
-import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from ...errors import BackendError, MrrmlError
+from ...jsonutil import JsonTextError, loads_json_reply
 from ..openai_compat import ChatClient
 from .cache import ResponseCache, request_key
 from .data import RubricItem
 from .grader_prompt import GraderTemplate
-
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
-
 
 class GradeParseError(MrrmlError):
     """A grader reply that is not a JSON object with a boolean ``criteria_met``."""
@@ -31,12 +28,10 @@ class GradeParseError(MrrmlError):
 
 def parse_grade(text: str) -> tuple[bool, str]:
     """``(criteria_met, explanation)`` from a grader reply, or :class:`GradeParseError`."""
-    match = _FENCE.match(text)
-    body = match.group(1) if match else text.strip()
     try:
-        obj = json.loads(body)
-    except json.JSONDecodeError as error:
-        raise GradeParseError(f"not JSON ({error.msg}): {text[:120]!r}") from None
+        obj = loads_json_reply(text)
+    except JsonTextError as error:
+        raise GradeParseError(f"not JSON ({error}): {text[:120]!r}") from None
     if not isinstance(obj, dict):
         raise GradeParseError(f"expected a JSON object, got {type(obj).__name__}")
     met = obj.get("criteria_met")

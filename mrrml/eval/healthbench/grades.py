@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ...errors import MrrmlError, RecordError
-from ...io import iter_jsonl_lines
-from .data import parse_json_line, parse_messages, parse_rubric_item
+from ...io import iter_jsonl
+from .data import parse_messages, require_object, parse_rubric_item
 from .scoring import LengthAdjustment, aggregate, example_metrics
 
 
@@ -85,7 +85,7 @@ def graded_from_dict(obj: dict[str, Any], file: str = "<memory>", line: int = 0)
 
 def read_grades(path: str | os.PathLike) -> list[GradedExample]:
     file = str(path)
-    graded = [graded_from_dict(parse_json_line(file, line, text), file, line) for line, text in iter_jsonl_lines(path)]
+    graded = [graded_from_dict(require_object(value, file, line), file, line) for line, value in iter_jsonl(path)]
     if not graded:
         raise RecordError(file, 0, None, "no graded completions")
     return graded
