@@ -91,9 +91,13 @@ def _gprc_core(z_good: Tensor, z_medium: Tensor, z_poor: Tensor, W: Tensor, b: T
     idx = dim_idx.unsqueeze(1)
 
     # Scores of every answer on every head (center needs all of them).
-    s_g = F.linear(z_g, W, b)
-    s_m = F.linear(z_m, W, b)
-    s_p = F.linear(z_p, W, b)
+    # All scores from one matmul over the stacked answers (neutral rewrites too, when given).
+    # One score matmul also sidesteps an Inductor miscompilation (torch 2.13, CPU): with three
+    # separate F.linear calls the compiled backward returned wrong z/W gradients for some
+    # first-call shapes (tests/losses/test_gprc_compiled.py pins this down).
+    answers = [z_g, z_m, z_p] + ([z_neutral.to(dtype)] if z_neutral is not None else [])
+    scores = torch.matmul(torch.stack(answers), W.t()) + b
+    s_g, s_m, s_p = scores[0], scores[1], scores[2]
     sd_g = s_g.gather(1, idx).squeeze(1)
     sd_m = s_m.gather(1, idx).squeeze(1)
     sd_p = s_p.gather(1, idx).squeeze(1)
@@ -133,7 +137,7 @@ def _gprc_core(z_good: Tensor, z_medium: Tensor, z_poor: Tensor, W: Tensor, b: T
     count = 2 * s_g.numel() + has_medium.sum() * s_g.shape[1]
 
     if z_neutral is not None and has_neutral is not None:
-        s_n = F.linear(z_neutral.to(dtype), W, b)
+        s_n = scores[3]
         neutral = _masked_mean(((s_g - s_n) ** 2).mean(1), has_neutral)
         present_n = has_neutral.unsqueeze(1)
         sq_sum = sq_sum + torch.where(present_n, s_n * s_n, torch.zeros_like(s_n)).sum()

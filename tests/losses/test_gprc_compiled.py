@@ -38,6 +38,40 @@ def test_compiled_matches_eager_in_value_and_gradient(neutral):
         torch.testing.assert_close(compiled_grads[name], grad, rtol=1e-5, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}")
 
 
+@pytest.mark.parametrize("config", [CFG, GPRCConfig(axis=0, perp=0, ortho=0, neutral=0, center=0)],
+                         ids=["all-terms", "rank-only"])
+def test_compiled_matches_eager_when_no_row_has_a_neutral_rewrite(config):
+    """Regression: with ``z_neutral`` passed but every ``has_neutral`` False, a former formulation
+    compiled to a zero gradient for ``z_good`` (the value was right, the training signal was not)."""
+    batch = make_batch(6, 32, 5, seed=3, neutral=True)
+    batch.has_neutral = torch.zeros_like(batch.has_neutral)
+    eager_values, eager_grads = values_and_grads(gprc_loss_reference, batch, config)
+    compiled_values, compiled_grads = values_and_grads(gprc_loss, batch, config)
+    torch.testing.assert_close(compiled_values["loss"], eager_values["loss"], rtol=1e-5, atol=1e-6)
+    assert eager_grads["z_good"].abs().sum() > 0
+    for name, grad in eager_grads.items():
+        torch.testing.assert_close(compiled_grads[name], grad, rtol=1e-5, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}")
+
+
+@pytest.mark.parametrize("first_shape", [(6, 32), (37, 45)], ids=["first-6x32", "first-37x45"])
+def test_fresh_compilation_is_right_whatever_shape_comes_first(first_shape):
+    """Regression: an earlier formulation compiled to wrong gradients or right ones depending only on
+    the (K, P) of the first call. Compile afresh from each first shape, then check later shapes."""
+    core = torch.compile(gprc._gprc_core, fullgraph=True, dynamic=True)
+    rank_only = GPRCConfig(axis=0, perp=0, ortho=0, neutral=0, center=0)
+    for (K, P), config, no_neutral_rows in ((first_shape, CFG, False), ((6, 32), rank_only, True),
+                                             ((37, 45), CFG, False)):
+        batch = make_batch(K, P, 5, seed=11, neutral=True)
+        if no_neutral_rows:
+            batch.has_neutral = torch.zeros_like(batch.has_neutral)
+        _, eager_grads = values_and_grads(gprc_loss_reference, batch, config)
+        _, compiled_grads = values_and_grads(
+            lambda *args, config: gprc._run(core, *args, config=config), batch, config)
+        for name, grad in eager_grads.items():
+            torch.testing.assert_close(compiled_grads[name], grad, rtol=1e-5, atol=1e-6,
+                                       msg=lambda m, name=name, K=K: f"K={K} {name}: {m}")
+
+
 def test_compiled_gradients_stay_finite_at_degenerate_points():
     batch = make_batch(4, 16, 3, seed=12)
     batch.z_poor = batch.z_good.detach().clone().requires_grad_()      # v = 0
