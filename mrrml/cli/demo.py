@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-answer-tokens", type=int, default=448)
     # Eager by default for now: the compiled GPRC path of mrrml.losses.gprc returns wrong gradients for
     # z_good when neutral rewrites are passed (reported to its owner); the demo data has neutrals.
+    p.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=True,
+                   help="keep the random token embeddings fixed (fewer parameters to fit on CPU)")
     p.add_argument("--compile", action="store_true", help="run the GPRC loss under torch.compile")
     p.add_argument("--ablation", action="store_true", help="also train rank-only (axis=perp=ortho=neutral=0)")
     p.add_argument("--healthbench-limit", type=int, default=None, help="use only the first N HealthBench rows")
@@ -80,7 +82,7 @@ def train(out: Path, data: Path, args: argparse.Namespace, gprc: Any, label: str
         num_attention_heads=heads, num_key_value_heads=max(1, heads // 2), head_dim=32))
     module = RewardModelModule(backbone=backbone, matrix=args.matrix, gprc=gprc, lr=args.lr, head_lr=args.lr,
                                warmup=0.05, compile_loss=args.compile, max_prompt_tokens=256,
-                               max_answer_tokens=args.max_answer_tokens, freeze_embeddings=True)
+                               max_answer_tokens=args.max_answer_tokens, freeze_embeddings=args.freeze_embeddings)
     datamodule = RewardDataModule(train=[DataSource(str(data / "train.jsonl"))], val=[DataSource(str(data / "val.jsonl"))],
                                   test=[DataSource(str(data / "test.jsonl"))], matrix=args.matrix,
                                   batch_size=args.batch_size, eval_batch_size=32, seed=args.seed)

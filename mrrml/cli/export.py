@@ -19,6 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, choices=FORMATS, dest="fmt",
                    help="token-classification (any model) or sequence-classification (anchor=False models)")
     p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="allow the model directory to run its own code (only for models you trust)")
     p.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
                    help="weights dtype (default: the model's)")
     p.add_argument("--force", action="store_true", help="write into a non-empty --out")
@@ -36,7 +38,7 @@ def run(argv: list[str]) -> int:
     from ..model.reward_model import load
     from ..serve.export import export_model
 
-    model = load(args.model_dir, device="cpu", dtype=args.dtype)
+    model = load(args.model_dir, device="cpu", dtype=args.dtype, trust_remote_code=args.trust_remote_code)
     export_model(model, out, args.fmt)
     recipe = json.loads((out / "config.json").read_text(encoding="utf-8"))["mrrml"]
     print(f"mrrml export: wrote {args.fmt} checkpoint to {out}")

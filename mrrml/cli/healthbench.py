@@ -165,10 +165,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_reward_model(path: str, device: str | None):
+def _load_reward_model(args: argparse.Namespace):
     from ..model.reward_model import RewardModel
 
-    return RewardModel.from_pretrained(path, device=device)
+    return RewardModel.from_pretrained(args.reward_model, device=args.device,
+                                       trust_remote_code=args.trust_remote_code)
 
 
 def cmd_rm_preference(args: argparse.Namespace) -> int:
@@ -176,7 +177,7 @@ def cmd_rm_preference(args: argparse.Namespace) -> int:
 
     data = _resolve(args)
     examples = load_examples(data.path, args.limit)
-    result = physician_preference(_load_reward_model(args.reward_model, args.device), examples, args.batch_size)
+    result = physician_preference(_load_reward_model(args), examples, args.batch_size)
     result["run"] = {"reward_model": args.reward_model, "data": _data_info(data)}
     atomic_write_json(args.out, result)
     o = result["overall"]
@@ -188,7 +189,7 @@ def cmd_rm_grader(args: argparse.Namespace) -> int:
     from ..eval.healthbench.grades import read_grades
     from ..eval.healthbench.rm_modes import rm_grader_correlation
 
-    result = rm_grader_correlation(_load_reward_model(args.reward_model, args.device), read_grades(args.grades),
+    result = rm_grader_correlation(_load_reward_model(args), read_grades(args.grades),
                                    args.batch_size)
     result["run"] = {"reward_model": args.reward_model, "graded_file": str(args.grades)}
     atomic_write_json(args.out, result)
@@ -260,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
                           description="On rows with physician-written ideal completions, how often the reward "
                                       "model scores the ideal above each reference completion (ties count half).")
     pref.add_argument("--reward-model", required=True, metavar="DIR", help="saved reward model directory")
+    pref.add_argument("--trust-remote-code", action="store_true",
+                      help="allow the model directory to run its own code (only for models you trust)")
     _add_data(pref, "package")
     pref.add_argument("--batch-size", type=int, default=16, help="scoring batch size (default 16)")
     pref.add_argument("--device", help="device for the reward model (default: its saved/auto choice)")
@@ -270,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Use a reward model as a cheap grader: correlate each dimension head with "
                                      "the grader's axis score of the same name on graded completions.")
     rmg.add_argument("--reward-model", required=True, metavar="DIR", help="saved reward model directory")
+    rmg.add_argument("--trust-remote-code", action="store_true",
+                      help="allow the model directory to run its own code (only for models you trust)")
     rmg.add_argument("--grades", required=True, help="graded JSONL file")
     rmg.add_argument("--batch-size", type=int, default=16, help="scoring batch size (default 16)")
     rmg.add_argument("--device", help="device for the reward model")

@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", default=None, help="default scenario for the reward (requests may override)")
     p.add_argument("--discipline", default=None, help="default discipline for the reward (requests may override)")
     p.add_argument("--device", default=None, help="torch device (default: where the model loads)")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="allow the model directory to run its own code (only for models you trust)")
     p.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
                    help="backbone dtype override")
     p.add_argument("--torch-threads", type=int, default=None, metavar="N",
@@ -80,7 +82,7 @@ def run(argv: list[str]) -> int:
                              max_wait_ms=args.max_wait_ms, max_body_bytes=args.max_body_bytes,
                              max_rows_per_request=args.max_rows_per_request, scenario=args.scenario, discipline=args.discipline,
                              request_timeout_s=args.request_timeout)
-    model = load(args.model_dir, device=args.device, dtype=args.dtype)
+    model = load(args.model_dir, device=args.device, dtype=args.dtype, trust_remote_code=args.trust_remote_code)
     try:
         server = RewardServer(model, settings)
     except OSError as error:
