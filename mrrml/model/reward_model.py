@@ -32,6 +32,7 @@ from .backbone import (BackboneConfig, apply_training_settings, hidden_size, loa
                        load_tokenizer, resolve_source, source_dir)
 from .builtins import TINY_QWEN3
 from .heads import RewardHeads
+from .packed import packed_raw_scores, use_packing
 from .pooling import backbone_hidden, pool_answer_and_anchor
 
 FORMAT_VERSION = 1
@@ -141,8 +142,14 @@ class RewardModel(nn.Module):
         return self.normalize(scores) @ weights
 
     def score(self, prompts: Sequence[Prompt], answers: Sequence[str], scenario: str | None = None,
-              discipline: str | None = None, batch_size: int = 16) -> ScoreResult:
-        """Score N (prompt, answer) pairs; batches are length-sorted to waste little padding."""
+              discipline: str | None = None, batch_size: int = 16, packing: bool = True) -> ScoreResult:
+        """Score N (prompt, answer) pairs; batches are length-sorted to waste little padding.
+
+        With ``packing`` (and an attention implementation that takes a block mask) answers that share a
+        prompt (RL groups, best-of-N) are scored together: the prompt runs once and its key/value cache
+        serves every answer (:mod:`mrrml.model.packed`); otherwise, or as the logged fallback, one row
+        per answer. Scores are the same either way.
+        """
         if len(prompts) != len(answers):
             raise ConfigError(f"score: {len(prompts)} prompts but {len(answers)} answers")
         if batch_size < 1:
@@ -155,11 +162,14 @@ class RewardModel(nn.Module):
         self.eval()
         try:
             with torch.inference_mode():
-                for start in range(0, len(order), batch_size):
-                    rows = order[start:start + batch_size]
-                    batch = pad_batch([examples[i] for i in rows], self.tokenizer.pad_token_id, "right")
-                    batch = {k: v.to(self.device) for k, v in batch.items()}
-                    raw[rows] = self(**batch).float().cpu()
+                if packing and use_packing(self.backbone):
+                    raw = packed_raw_scores(self, examples, batch_size)
+                else:
+                    for start in range(0, len(order), batch_size):
+                        rows = order[start:start + batch_size]
+                        batch = pad_batch([examples[i] for i in rows], self.tokenizer.pad_token_id, "right")
+                        batch = {k: v.to(self.device) for k, v in batch.items()}
+                        raw[rows] = self(**batch).float().cpu()
         finally:
             self.train(was_training)
         normalized = self.normalize(raw)
@@ -213,9 +223,13 @@ class RewardModel(nn.Module):
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str | torch.device | None = None,
-                        dtype: str | torch.dtype | None = None, trainable: bool = False) -> "RewardModel":
+                        dtype: str | torch.dtype | None = None, trainable: bool = False,
+                        trust_remote_code: bool = False) -> "RewardModel":
         """Load a saved model directory. ``dtype`` overrides the backbone dtype; ``trainable`` keeps the
-        adapter trainable (to continue training) instead of returning an eval-mode model."""
+        adapter trainable (to continue training) instead of returning an eval-mode model.
+
+        A model directory may come from someone else, so it cannot switch on ``trust_remote_code`` by
+        itself: only the caller can (``trust_remote_code=True``, the CLI's ``--trust-remote-code``)."""
         path = Path(path)
         config = _read_config(path)
         matrix = _read_matrix(path, config)
@@ -227,6 +241,11 @@ class RewardModel(nn.Module):
             cfg = BackboneConfig.from_dict(config["backbone"], where=f"{path / CONFIG_FILE}: backbone")
         except ConfigError as exc:
             raise ModelLoadError(str(exc)) from exc
+        if cfg.trust_remote_code and not trust_remote_code:
+            raise ModelLoadError(f"{path / CONFIG_FILE}: backbone.trust_remote_code is true, which would run code "
+                                 "shipped in the model; pass trust_remote_code=True (--trust-remote-code) "
+                                 "only for a model you trust")
+        cfg = replace(cfg, trust_remote_code=trust_remote_code)
         if dtype is not None:
             cfg = replace(cfg, dtype=_dtype_name(dtype))
         if config["backbone_weights"]:
@@ -266,9 +285,9 @@ class RewardModel(nn.Module):
 
 
 def load(path: str | Path, device: str | torch.device | None = None,
-         dtype: str | torch.dtype | None = None) -> RewardModel:
-    """Load a saved reward model directory (``mrrml.load``)."""
-    return RewardModel.from_pretrained(path, device=device, dtype=dtype)
+         dtype: str | torch.dtype | None = None, trust_remote_code: bool = False) -> RewardModel:
+    """Load a saved reward model directory (``mrrml.load``); see :meth:`RewardModel.from_pretrained`."""
+    return RewardModel.from_pretrained(path, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
 
 
 # ---------------------------------------------------------------------- helpers

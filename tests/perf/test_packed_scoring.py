@@ -1,0 +1,120 @@
+"""Prompt-shared scoring (RL groups, best-of-N), the training-batch re-packing, and the fallback decision."""
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from mrrml.data.collate import pad_batch
+from mrrml.data.packing import PackingError, examples_from_batch, pack_examples
+from mrrml.model.packed import (embed_batch, grouped_batches, packed_raw_scores, packing_unsupported_reason,
+                                use_packing)
+
+TOL = dict(rtol=1e-5, atol=1e-5)
+
+
+def _flatten(conversations):
+    prompts = [p for p, answers in conversations for _ in answers]
+    answers = [a for _, answers in conversations for a in answers]
+    return prompts, answers
+
+
+def test_grouped_scoring_equals_ungrouped(sdpa_model, conversations):
+    prompts, answers = _flatten(conversations)
+    # Interleave the two prompts' answers: grouping must find them and put scores back in input order.
+    order = [0, 3, 1, 4, 2]
+    prompts, answers = [prompts[i] for i in order], [answers[i] for i in order]
+    plain = sdpa_model.score(prompts, answers, packing=False)
+    grouped = sdpa_model.score(prompts, answers, packing=True)
+    torch.testing.assert_close(grouped.raw, plain.raw, **TOL)
+    torch.testing.assert_close(grouped.reward, plain.reward, **TOL)
+    # a batch smaller than a group splits it and is still exact
+    torch.testing.assert_close(sdpa_model.score(prompts, answers, batch_size=2).raw, plain.raw, **TOL)
+
+
+def test_group_of_eight_encodes_prompt_once(sdpa_model, conversations):
+    prompt = conversations[0][0]
+    answers = [f"Answer number {i}: " + "check the feet daily. " * (i + 1) for i in range(8)]
+    examples = [sdpa_model.encoder.encode(prompt, a) for a in answers]
+    batches = grouped_batches(examples, batch_size=16)
+    assert batches == [[list(range(8))]]            # one batch, one packed row holding all 8 answers
+    packed = pack_examples(examples, sdpa_model.tokenizer.pad_token_id)
+    prompt_len = examples[0].prompt_last + 1
+    assert packed["input_ids"].shape == (1, prompt_len + sum(len(e.input_ids) - prompt_len for e in examples))
+    plain = sdpa_model.score([prompt] * 8, answers, packing=False)
+    torch.testing.assert_close(sdpa_model.score([prompt] * 8, answers).raw, plain.raw, **TOL)
+
+
+@pytest.mark.parametrize("model_name", ["sdpa_model", "eager_model"])
+@pytest.mark.parametrize("strategy", ["prefix", "packed"])
+def test_both_sharing_strategies_equal_unpacked(request, model_name, strategy, conversations):
+    model = request.getfixturevalue(model_name)
+    prompts, answers = _flatten(conversations)
+    examples = [model.encoder.encode(p, a) for p, a in zip(prompts, answers)]
+    plain = model.score(prompts, answers, packing=False).raw
+    for batch_size in (16, 2):
+        torch.testing.assert_close(packed_raw_scores(model, examples, batch_size, strategy=strategy), plain, **TOL)
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_training_batch_repacking_keeps_row_order(sdpa_model, conversations, side):
+    examples = [sdpa_model.encoder.encode(p, a) for p, answers in conversations for a in answers]
+    batch = pad_batch(examples, sdpa_model.tokenizer.pad_token_id, side)
+    assert examples_from_batch(batch) == [e.__class__(e.input_ids, e.prompt_last, e.answer_last) for e in examples]
+    with torch.no_grad():
+        ref = embed_batch(sdpa_model, batch, packing=False)
+        torch.testing.assert_close(embed_batch(sdpa_model, batch, packing=True), ref, **TOL)
+
+
+def test_mismatched_group_is_rejected(sdpa_model, conversations):
+    examples = [sdpa_model.encoder.encode(p, a) for p, answers in conversations for a in answers]
+    with pytest.raises(PackingError, match="prompt tokens differ"):
+        pack_examples(examples, 0, groups=[[0, 3], [1], [2], [4]])
+    with pytest.raises(PackingError, match="exactly once"):
+        pack_examples(examples, 0, groups=[[0, 1, 2]])
+
+
+@pytest.mark.parametrize("implementation", ["flash_attention_2", "flash_attention_3", "paged|sdpa"])
+def test_kernels_without_arbitrary_masks_are_declined(implementation):
+    from transformers import Qwen3Config
+
+    config = Qwen3Config()
+    config._attn_implementation_internal = implementation
+    holder = SimpleNamespace(config=config)
+    reason = packing_unsupported_reason(holder)
+    assert reason is not None and implementation in reason
+
+
+@pytest.mark.parametrize("implementation", ["sdpa", "eager"])
+def test_mask_taking_kernels_are_accepted(implementation):
+    from transformers import Qwen3Config
+
+    config = Qwen3Config()
+    config._attn_implementation_internal = implementation
+    assert packing_unsupported_reason(SimpleNamespace(config=config)) is None
+
+
+def test_fallback_scores_unpacked_and_logs_once(tiny_qwen3_dir, perf_matrix, conversations, caplog):
+    """A backbone on an attention kernel that only knows causal masks (registered through transformers'
+    own AttentionInterface, as hub kernels are) is scored unpacked, with the reason logged once."""
+    from transformers import AttentionInterface
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+    from mrrml.model.backbone import BackboneConfig
+    from mrrml.model.reward_model import RewardModel
+
+    AttentionInterface.register("causal_only_test_kernel", sdpa_attention_forward)
+    AttentionMaskInterface.register("causal_only_test_kernel", sdpa_mask)
+    model = RewardModel.build(BackboneConfig(str(tiny_qwen3_dir)), perf_matrix).eval()
+    prompts, answers = _flatten(conversations)
+    expected = model.score(prompts, answers, packing=False).raw
+    model.backbone.set_attn_implementation("causal_only_test_kernel")
+    with caplog.at_level(logging.WARNING, logger="mrrml.model.packed"):
+        assert not use_packing(model.backbone)
+        fallback = model.score(prompts, answers, packing=True).raw
+    torch.testing.assert_close(fallback, expected, **TOL)
+    messages = [r.getMessage() for r in caplog.records if "causal_only_test_kernel" in r.getMessage()]
+    assert len(messages) == 1 and "packing is off" in messages[0]
