@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--matrix", default="healthbench", help="shipped matrix name or YAML path")
     p.add_argument("--n", type=int, default=3000, help="triplets to synthesize (10%% val, 10%% test by prompt)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=float, default=1.0, help="training epochs (fractions allowed)")
+    p.add_argument("--epochs", type=float, default=2.0, help="training epochs (fractions allowed)")
     p.add_argument("--batch-size", type=int, default=8, help="triplets per step")
     p.add_argument("--hidden", type=int, default=64, help="hidden size of the tiny Qwen3")
     p.add_argument("--layers", type=int, default=2, help="layers of the tiny Qwen3")
@@ -38,8 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-answer-tokens", type=int, default=448)
     # Eager by default for now: the compiled GPRC path of mrrml.losses.gprc returns wrong gradients for
     # z_good when neutral rewrites are passed (reported to its owner); the demo data has neutrals.
-    p.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=True,
-                   help="keep the random token embeddings fixed (fewer parameters to fit on CPU)")
+    p.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=False,
+                   help="keep the random token embeddings fixed (faster, but instruction following, which "
+                        "needs the format tokens, then stays near chance)")
     p.add_argument("--compile", action="store_true", help="run the GPRC loss under torch.compile")
     p.add_argument("--ablation", action="store_true", help="also train rank-only (axis=perp=ortho=neutral=0)")
     p.add_argument("--healthbench-limit", type=int, default=None, help="use only the first N HealthBench rows")
