@@ -23,11 +23,12 @@ def export_model_dir(reward_model: Any, target: Path) -> Path:
     """``save_pretrained`` into a staging directory, then swap it in: a reader never sees half a model."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    old = target.with_name(f".{target.name}-old")
+    _recover_interrupted_export(target, old)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     staging.chmod(0o755)   # mkdtemp makes it private; the model directory is an ordinary output
     try:
         reward_model.save_pretrained(staging)
-        old = target.with_name(f".{target.name}-old")
         shutil.rmtree(old, ignore_errors=True)
         if target.exists():
             target.rename(old)
@@ -36,6 +37,16 @@ def export_model_dir(reward_model: Any, target: Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _recover_interrupted_export(target: Path, old: Path) -> None:
+    """Undo what a kill during an earlier export left: a previous model moved aside but not yet
+    replaced comes back, and abandoned staging directories are removed."""
+    if not target.exists() and old.exists():
+        old.rename(target)
+    for stale in target.parent.glob(f".{target.name}-*"):
+        if stale != old and stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def default_final_dir(trainer: pl.Trainer) -> Path:

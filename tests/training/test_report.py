@@ -42,3 +42,24 @@ def test_demo_at_toy_size(tmp_path):
     assert run["healthbench"]["overall"]["pairs"] > 0 and 0 <= run["healthbench"]["overall"]["accuracy"] <= 1
     assert all(math.isfinite(h["loss"]) for h in report["history"]["GPRC"])
     assert (out / "model" / "heads.safetensors").exists() and "<svg" in (out / "report.html").read_text()
+
+
+def test_export_recovers_from_a_kill_between_the_two_renames(tmp_path):
+    """A kill after the old model was moved aside, before the new one arrived, must lose nothing."""
+    from mrrml.training.callbacks import _recover_interrupted_export, export_model_dir
+
+    class Saver:  # stands in for RewardModel.save_pretrained: only the directory swap is under test
+        def save_pretrained(self, path):
+            (path / "weights.txt").write_text("new")
+
+    target = tmp_path / "model"
+    old = tmp_path / ".model-old"
+    old.mkdir()
+    (old / "weights.txt").write_text("old")
+    stale = tmp_path / ".model-abc123"
+    stale.mkdir()
+    _recover_interrupted_export(target, old)
+    assert (target / "weights.txt").read_text() == "old" and not stale.exists()
+    export_model_dir(Saver(), target)
+    assert (target / "weights.txt").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
