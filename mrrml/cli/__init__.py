@@ -45,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module = importlib.import_module(COMMANDS[name][0])
     try:
-        # The Lightning sub-commands need to know which one was asked for.
-        return int(module.run([name, *rest]) if COMMANDS[name][0] == "mrrml.cli.train" else module.run(rest) or 0)
+        # The Lightning sub-commands share one module, which needs to know which one was asked for.
+        args = [name, *rest] if COMMANDS[name][0] == "mrrml.cli.train" else rest
+        return int(module.run(args) or 0)
     except MrrmlError as error:
         print(f"mrrml {name}: error: {error}", file=sys.stderr)
         return 1
