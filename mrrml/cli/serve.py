@@ -12,6 +12,7 @@ import os
 import sys
 
 from ..errors import ConfigError
+from ._options import add_trust_remote_code
 
 DEFAULT_TOKEN_ENV = "MRRML_SERVE_TOKEN"
 
@@ -37,8 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", default=None, help="default scenario for the reward (requests may override)")
     p.add_argument("--discipline", default=None, help="default discipline for the reward (requests may override)")
     p.add_argument("--device", default=None, help="torch device (default: where the model loads)")
-    p.add_argument("--trust-remote-code", action="store_true",
-                   help="allow the model directory to run its own code (only for models you trust)")
+    add_trust_remote_code(p)
     p.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
                    help="backbone dtype override")
     p.add_argument("--torch-threads", type=int, default=None, metavar="N",
