@@ -7,13 +7,21 @@ Why it is written the way it is:
 
 * Masks (``torch.where`` on per-row scalars), never boolean indexing, so every shape depends on
   the batch size only and the compiled graph has no data-dependent shapes, hence no recompiles.
-* Every quantity that needs a pass over the ``[K, P]`` embeddings is a row reduction
-  (``‖v‖²``, ``‖w‖²``, ``⟨w, v⟩``) or one of the score matmuls; everything after that works on
-  ``[K]`` or ``[K, D]`` tensors. Inductor fuses the reductions into one pass over ``z`` forward and
-  one backward; the eager path runs the same code op by op.
+* Every quantity that needs a pass over the ``[K, P]`` embeddings — the head scores and the row
+  reductions ``‖v‖²``, ``⟨w, v⟩``, ``‖w‖²`` — comes from one autograd function,
+  :class:`_RowStatistics`, with a hand-written backward; everything after it works on ``[K]`` or
+  ``[K, D]`` tensors. Its backward is linear in ``z`` row by row, so compiled it is one pass that
+  reads each ``z`` and writes its gradient, plus the ``∂W`` matmuls; generic autograd would keep and
+  re-read ``v``, ``w`` and their products instead.
+* Under compilation the ``D``-wide head products are written as broadcast reductions (D ≤ a few
+  dozen), which Inductor fuses into those passes; eagerly they are plain matmuls. Same values.
+* The head a triplet is about is picked with a one-hot product, not ``gather``: the scatter in
+  gather's backward was miscompiled by Inductor (torch 2.13, CPU) into wrong gradients once the
+  scores of good, medium and poor were separate tensors; ``tests/losses/test_gprc_compiled.py``
+  compares every gradient on the shapes that exposed it.
 * The perpendicular deviation ``‖w − t·v‖²`` is expanded to ``‖w‖² − 2t⟨w,v⟩ + t²‖v‖²`` (exact
   algebra, clamped at 0 against round-off) so that it needs no second pass over ``[K, P]``.
-* ``⟨v, W_d⟩`` is ``s_d(g) − s_d(p)``: the scores are needed anyway, so no ``W[dim_idx]`` gather.
+* ``⟨v, W_d⟩`` is ``s_d(g) − s_d(p)``: the scores are needed anyway, so no ``W[dim_idx]`` lookup.
 * Norms carry ``eps`` inside the square root and denominators are clamped before division:
   ``torch.where`` alone does not stop a NaN gradient flowing from the branch it discards.
 * Hyper-parameters travel as one tensor, so changing a λ (e.g. a schedule) does not recompile.
@@ -80,6 +88,56 @@ def _masked_mean(values: Tensor, mask: Tensor) -> Tensor:
     return total / mask.sum().clamp_min(1).to(values.dtype)
 
 
+def _scores(z: Tensor, W: Tensor) -> Tensor:
+    """``z @ W.T``; under compilation a broadcast reduction that fuses with the row reductions."""
+    if torch.compiler.is_compiling():
+        return (z.unsqueeze(1) * W).sum(-1)
+    return z @ W.t()
+
+
+def _scores_input_grad(g: Tensor, W: Tensor) -> Tensor:
+    """``g @ W`` (the gradient of :func:`_scores` in ``z``); fused like it under compilation."""
+    if torch.compiler.is_compiling():
+        return (g.unsqueeze(-1) * W).sum(1)
+    return g @ W
+
+
+class _RowStatistics(torch.autograd.Function):
+    """Everything GPRC needs from the ``[K, P]`` embeddings: the head scores of every answer and
+    the row reductions ``‖v‖², ⟨w, v⟩, ‖w‖²`` (``v = z_g − z_p``, ``w = z_m − z_p``).
+
+    Only the inputs are saved; ``v`` and ``w`` are recomputed in the backward, which costs nothing
+    extra inside the fused pass and keeps two ``[K, P]`` tensors out of memory. ``z_n`` (neutral
+    rewrites) is optional; without it the fourth output is empty.
+    """
+
+    @staticmethod
+    def forward(ctx, W: Tensor, z_g: Tensor, z_m: Tensor, z_p: Tensor, z_n: Tensor | None):
+        ctx.save_for_backward(W, z_g, z_m, z_p, z_n)
+        v = z_g - z_p
+        w = z_m - z_p
+        s_n = _scores(z_n, W) if z_n is not None else W.new_zeros(0)
+        return (_scores(z_g, W), _scores(z_m, W), _scores(z_p, W), s_n,
+                (v * v).sum(1), (w * v).sum(1), (w * w).sum(1))
+
+    @staticmethod
+    def backward(ctx, gs_g: Tensor, gs_m: Tensor, gs_p: Tensor, gs_n: Tensor, g_vv: Tensor,
+                 g_wv: Tensor, g_ww: Tensor):
+        W, z_g, z_m, z_p, z_n = ctx.saved_tensors
+        v = z_g - z_p
+        w = z_m - z_p
+        g_vv, g_wv, g_ww = g_vv.unsqueeze(1), g_wv.unsqueeze(1), g_ww.unsqueeze(1)
+        grad_v = 2.0 * g_vv * v + g_wv * w
+        grad_w = 2.0 * g_ww * w + g_wv * v
+        grad_W = gs_g.t() @ z_g + gs_m.t() @ z_m + gs_p.t() @ z_p
+        grad_n = None
+        if z_n is not None:
+            grad_W = grad_W + gs_n.t() @ z_n
+            grad_n = _scores_input_grad(gs_n, W)
+        return (grad_W, _scores_input_grad(gs_g, W) + grad_v, _scores_input_grad(gs_m, W) + grad_w,
+                _scores_input_grad(gs_p, W) - grad_v - grad_w, grad_n)
+
+
 def _gprc_core(z_good: Tensor, z_medium: Tensor, z_poor: Tensor, W: Tensor, b: Tensor,
                dim_idx: Tensor, has_medium: Tensor, z_neutral: Tensor | None,
                has_neutral: Tensor | None, hp: Tensor) -> tuple[Tensor, ...]:
@@ -88,19 +146,15 @@ def _gprc_core(z_good: Tensor, z_medium: Tensor, z_poor: Tensor, W: Tensor, b: T
     z_g, z_m, z_p = z_good.to(dtype), z_medium.to(dtype), z_poor.to(dtype)
     W, b, hp = W.to(dtype), b.to(dtype), hp.to(dtype)
     margin, lam_axis, lam_perp, lam_ortho, lam_neutral, lam_center, eps = hp.unbind()
-    idx = dim_idx.unsqueeze(1)
+    pick = F.one_hot(dim_idx, W.shape[0]).to(dtype)
 
-    # Scores of every answer on every head (center needs all of them).
-    # All scores from one matmul over the stacked answers (neutral rewrites too, when given).
-    # One score matmul also sidesteps an Inductor miscompilation (torch 2.13, CPU): with three
-    # separate F.linear calls the compiled backward returned wrong z/W gradients for some
-    # first-call shapes (tests/losses/test_gprc_compiled.py pins this down).
-    answers = [z_g, z_m, z_p] + ([z_neutral.to(dtype)] if z_neutral is not None else [])
-    scores = torch.matmul(torch.stack(answers), W.t()) + b
-    s_g, s_m, s_p = scores[0], scores[1], scores[2]
-    sd_g = s_g.gather(1, idx).squeeze(1)
-    sd_m = s_m.gather(1, idx).squeeze(1)
-    sd_p = s_p.gather(1, idx).squeeze(1)
+    # Scores of every answer on every head (center needs all of them), and the row statistics.
+    z_n = z_neutral.to(dtype) if z_neutral is not None else None
+    s_g, s_m, s_p, s_n, vv, wv, ww = _RowStatistics.apply(W, z_g, z_m, z_p, z_n)
+    s_g, s_m, s_p = s_g + b, s_m + b, s_p + b
+    sd_g = (s_g * pick).sum(1)
+    sd_m = (s_m * pick).sum(1)
+    sd_p = (s_p * pick).sum(1)
 
     # rank: order good > medium > poor along head d (pairs: good > poor).
     rank_triplet = F.softplus(margin - (sd_g - sd_m)) + F.softplus(margin - (sd_m - sd_p))
@@ -108,17 +162,12 @@ def _gprc_core(z_good: Tensor, z_medium: Tensor, z_poor: Tensor, W: Tensor, b: T
     rank = torch.where(has_medium, rank_triplet, rank_pair).mean()
 
     # axis: z_g − z_p points along u_d. ⟨v, W_d⟩ = s_d(g) − s_d(p).
-    v = z_g - z_p
-    vv = (v * v).sum(1)
     w_sq = (W * W).sum(1)
-    w_norm_d = (w_sq + eps).sqrt().gather(0, dim_idx)
+    w_norm_d = ((w_sq + eps).sqrt() * pick).sum(1)
     cos = (sd_g - sd_p) / ((vv + eps).sqrt() * w_norm_d)
     axis = (1.0 - cos).mean()
 
     # perp: medium on the segment [poor, good]; w = z_m − z_p, t its coordinate along v.
-    w = z_m - z_p
-    wv = (w * v).sum(1)
-    ww = (w * w).sum(1)
     denom = vv + eps
     t = wv / denom
     off_line = (ww - 2.0 * t * wv + t * t * vv).clamp_min(0.0) / denom
@@ -137,7 +186,7 @@ def _gprc_core(z_good: Tensor, z_medium: Tensor, z_poor: Tensor, W: Tensor, b: T
     count = 2 * s_g.numel() + has_medium.sum() * s_g.shape[1]
 
     if z_neutral is not None and has_neutral is not None:
-        s_n = scores[3]
+        s_n = s_n + b
         neutral = _masked_mean(((s_g - s_n) ** 2).mean(1), has_neutral)
         present_n = has_neutral.unsqueeze(1)
         sq_sum = sq_sum + torch.where(present_n, s_n * s_n, torch.zeros_like(s_n)).sum()
