@@ -10,7 +10,10 @@ Two workloads of ``--answers`` (prompt, answer) pairs, prompt and answer lengths
 * ``group8`` — 8 answers per prompt (GRPO/RLOO groups, best-of-8).
 
 Rows: ``mrrml`` = ``RewardModel.score`` (length-sorted batches; answers sharing a prompt are packed so
-the prompt is encoded once) and ``hf`` = what a user writes with transformers: render the chat
+the prompt is encoded once; the last decoder layer computes only the pooled positions),
+``mrrml-noprune`` = the same scoring with last-layer pruning off (``packed_raw_scores(...,
+prune_last_layer=False)``; everything else, length buckets included, unchanged), to show that
+optimisation's share, and ``hf`` = what a user writes with transformers: render the chat
 template, append the answer, tokenise a batch with padding, run ``AutoModelForSequenceClassification``
 (``num_labels`` = the matrix's dimensions, same random-init Qwen3 weights) under ``inference_mode`` in
 input order. Both start from text, both fp32, same batch size. Each row runs in its own process (its own
@@ -66,8 +69,14 @@ class MrrmlRow:
         self.prompts, self.answers = workload(cfg["workload"], cfg["answers"], cfg["seq"])
 
     def run(self) -> tuple[float, float]:
+        from mrrml.model.packed import packed_raw_scores
+
         start = clocks()
-        self.model.score(self.prompts, self.answers, batch_size=self.cfg["batch"])
+        if self.cfg["impl"] == "mrrml":
+            self.model.score(self.prompts, self.answers, batch_size=self.cfg["batch"])
+        else:   # what score() does, with the last layer computed in full
+            examples = [self.model.encoder.encode(p, a) for p, a in zip(self.prompts, self.answers)]
+            self.model.normalize(packed_raw_scores(self.model, examples, self.cfg["batch"], prune_last_layer=False))
         end = clocks()
         return end[0] - start[0], end[1] - start[1]
 
@@ -112,7 +121,7 @@ def make_row(cfg: dict[str, Any], conn: Any) -> Any:
     import torch
 
     torch.manual_seed(0)
-    return MrrmlRow(cfg) if cfg["impl"] == "mrrml" else HfRow(cfg)
+    return MrrmlRow(cfg) if cfg["impl"].startswith("mrrml") else HfRow(cfg)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
 
     base = {"hidden": args.hidden, "layers": args.layers, "seq": args.seq, "answers": args.answers,
             "batch": args.batch}
-    names = [f"{impl}_{kind}" for kind in ("single", "group8") for impl in ("mrrml", "hf")]
+    names = [f"{impl}_{kind}" for kind in ("single", "group8") for impl in ("mrrml", "mrrml-noprune", "hf")]
     workers = {name: Worker(name, make_row, {**base, "impl": name.split("_")[0], "workload": name.split("_")[1]})
                for name in names}
     for name in names:
@@ -150,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         mine, theirs = rows[f"mrrml_{kind}"], rows[f"hf_{kind}"]
         result[f"{kind}_speedup"] = mine["answers_per_s"] / theirs["answers_per_s"]
         result[f"{kind}_speedup_cpu_time"] = mine["answers_per_cpu_s"] / theirs["answers_per_cpu_s"]
+        full_layer = rows[f"mrrml-noprune_{kind}"]
+        result[f"{kind}_speedup_without_pruning"] = full_layer["answers_per_s"] / theirs["answers_per_s"]
+        result[f"{kind}_pruning_gain"] = mine["answers_per_s"] / full_layer["answers_per_s"]
     print(json.dumps(result))
     return 0
 

@@ -17,9 +17,14 @@ values, and run its answers as a batch on top of that cache (:func:`packed_raw_s
 default ``strategy="prefix"``). A packed row's attention is dense over the whole row, most of it
 masked; the cache path computes only what each answer attends to. Training keeps the packed rows: one
 forward and one backward through a single graph.
+
+Scoring also prunes the last decoder layer to the pooled positions (:mod:`mrrml.model.last_layer`):
+only the answer's and the prompt's last tokens are read from it, so only they run its query, attention,
+output projection and MLP (``prune_last_layer=False`` turns that off).
 """
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any, Literal, Sequence
 
@@ -31,12 +36,16 @@ from ..data.collate import EncodedExample, pad_batch
 from ..data.packing import (PackingError, block_attention_mask, examples_from_batch, group_by_prompt,
                             pack_examples, packed_length)
 from ..errors import ConfigError
+from . import last_layer
 
 log = logging.getLogger(__name__)
 
 # Attention implementations that accept an arbitrary 4-D mask, and the mask format each one reads.
 MASK_FORMATS: dict[str, str] = {"sdpa": "bool", "eager": "additive"}
 _warned: set[int] = set()
+# Answers scored on a shared prompt's cache run in length buckets whose rows are at least this fraction
+# of the bucket's longest (see length_buckets).
+ANSWER_BUCKET_FILL = 0.75
 # transformers 5 renamed ``past_key_values`` (argument and output field) to ``cache``.
 _CACHE_KEY = "cache" if int(transformers.__version__.split(".")[0]) >= 5 else "past_key_values"
 
@@ -157,7 +166,7 @@ def grouped_batches(examples: Sequence[EncodedExample], batch_size: int,
 
 
 def _prefix_shared_embed(model: Any, examples: Sequence[EncodedExample],
-                         groups: Sequence[Sequence[int]]) -> torch.Tensor:
+                         groups: Sequence[Sequence[int]], prune: bool = True) -> torch.Tensor:
     """``z`` of the answers of ``groups`` (in group order): each prompt runs once, and its keys/values
     serve every answer to it.
 
@@ -167,6 +176,15 @@ def _prefix_shared_embed(model: Any, examples: Sequence[EncodedExample],
     pass (pad queries still see real tokens, so no softmax row is empty and no NaN reaches the cache);
     each answer's mask then covers its prompt's real tokens and its own tokens, and its positions
     continue right after its prompt, exactly as in the answer's own sequence.
+
+    Answers run in length buckets (:func:`length_buckets`), each on its own copy of the prompt cache:
+    one padded batch of 8 answers whose lengths vary 3:1 would spend about a third of its work on
+    padding; buckets keep that under ``1 - ANSWER_BUCKET_FILL``. Rows never interact, so buckets do
+    not change any score.
+
+    With ``prune`` the last decoder layer computes only the pooled positions (the prompt's last token in
+    the first pass, the answer's last token in the second; :mod:`mrrml.model.last_layer`); its keys and
+    values, and so the cache, still cover every prompt token.
     """
     device = model.device
     pad_id = model.tokenizer.pad_token_id
@@ -177,12 +195,47 @@ def _prefix_shared_embed(model: Any, examples: Sequence[EncodedExample],
     for row, (group, length) in enumerate(zip(groups, prompt_lens)):
         prompt_ids[row, :length] = torch.tensor(examples[group[0]].input_ids[:length], dtype=torch.long)
         prompt_mask[row, :length] = 1
-    first = model.backbone(input_ids=prompt_ids.to(device), attention_mask=prompt_mask.to(device), use_cache=True,
-                           return_dict=True)
+    prompt_last = torch.tensor(prompt_lens, device=device) - 1
+    with last_layer.prune_last_layer(model.backbone, prompt_last[:, None], enabled=prune):
+        first = model.backbone(input_ids=prompt_ids.to(device), attention_mask=prompt_mask.to(device),
+                               use_cache=True, return_dict=True)
     cache = getattr(first, _CACHE_KEY)
 
     owner = [g for g, group in enumerate(groups) for _ in group]           # answer row -> its prompt
     answers = [examples[i].input_ids[prompt_lens[g]:] for g, group in enumerate(groups) for i in group]
+    hidden = torch.empty((len(answers), first.last_hidden_state.shape[-1]), dtype=first.last_hidden_state.dtype,
+                         device=device)
+    buckets = length_buckets([len(a) for a in answers])
+    for bucket in buckets:
+        # every bucket but the last gets its own copy: running answers appends their keys to the cache
+        bucket_cache = cache if bucket is buckets[-1] else copy.deepcopy(cache)
+        hidden[bucket] = _answer_pass(model, bucket_cache, [answers[r] for r in bucket], [owner[r] for r in bucket],
+                                      prompt_lens, prompt_mask, prune)
+    answer_z = model.heads.project(hidden)
+    if not model.anchor:
+        return answer_z
+    anchors = first.last_hidden_state[torch.arange(len(groups), device=device), prompt_last]
+    return answer_z - model.heads.project(anchors)[torch.tensor(owner, device=device)]
+
+
+def length_buckets(lengths: Sequence[int], fill: float = ANSWER_BUCKET_FILL) -> list[list[int]]:
+    """Row indices grouped by length, longest first, so that every row of a bucket is at least ``fill``
+    times the bucket's longest: a padded batch of them wastes at most ``1 - fill`` of its rows' work."""
+    order = sorted(range(len(lengths)), key=lambda r: lengths[r], reverse=True)
+    buckets: list[list[int]] = []
+    for row in order:
+        if buckets and lengths[row] >= fill * lengths[buckets[-1][0]]:
+            buckets[-1].append(row)
+        else:
+            buckets.append([row])
+    return buckets
+
+
+def _answer_pass(model: Any, cache: Any, answers: Sequence[Sequence[int]], owner: Sequence[int],
+                 prompt_lens: Sequence[int], prompt_mask: torch.Tensor, prune: bool) -> torch.Tensor:
+    """Last-token hidden states [n, H] of ``answers`` run on their prompts' cache (``owner``: prompt row)."""
+    device = model.device
+    pad_id = model.tokenizer.pad_token_id
     width_a = max(len(a) for a in answers)
     ids = torch.full((len(answers), width_a), pad_id, dtype=torch.long)
     answer_mask = torch.zeros((len(answers), width_a), dtype=torch.long)
@@ -191,31 +244,41 @@ def _prefix_shared_embed(model: Any, examples: Sequence[EncodedExample],
         ids[row, :len(answer)] = torch.tensor(answer, dtype=torch.long)
         answer_mask[row, :len(answer)] = 1
         positions[row] = torch.arange(prompt_lens[g], prompt_lens[g] + width_a)
-    owner_index = torch.tensor(owner, dtype=torch.long, device=device)
-    cache.batch_select_indices(owner_index)
-    mask = torch.cat([prompt_mask[owner_index.cpu()], answer_mask], dim=1)
-    out = model.backbone(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-                         use_cache=True, return_dict=True, **{_CACHE_KEY: cache})
+    owner_index = torch.tensor(owner, dtype=torch.long)
+    cache.batch_select_indices(owner_index.to(device))
+    mask = torch.cat([prompt_mask[owner_index], answer_mask], dim=1)
     rows = torch.arange(len(answers), device=device)
     last = torch.tensor([len(a) - 1 for a in answers], device=device)
-    answer_z = model.heads.project(out.last_hidden_state[rows, last])
-    if not model.anchor:
-        return answer_z
-    anchors = first.last_hidden_state[torch.arange(len(groups), device=device),
-                                      torch.tensor(prompt_lens, device=device) - 1]
-    return answer_z - model.heads.project(anchors)[owner_index]
+    with last_layer.prune_last_layer(model.backbone, last[:, None], enabled=prune):
+        out = model.backbone(input_ids=ids.to(device), attention_mask=mask.to(device),
+                             position_ids=positions.to(device), use_cache=True, return_dict=True,
+                             **{_CACHE_KEY: cache})
+    return out.last_hidden_state[rows, last]
+
+
+def _plain_embed(model: Any, batch: dict[str, torch.Tensor], prune: bool) -> torch.Tensor:
+    """``z`` of padded rows (one answer per row); with ``prune`` the last layer computes only the answer's
+    last token and, for the anchor, the prompt's last token."""
+    pooled = [batch["answer_index"], batch["prompt_index"]] if model.anchor else [batch["answer_index"]]
+    with last_layer.prune_last_layer(model.backbone, torch.stack(pooled, dim=1), enabled=prune):
+        return model.embed(batch["input_ids"], batch["attention_mask"], batch["prompt_index"], batch["answer_index"])
 
 
 @torch.inference_mode()
 def packed_raw_scores(model: Any, examples: Sequence[EncodedExample], batch_size: int = 16,
                       max_tokens: int | None = None,
-                      strategy: Literal["prefix", "packed"] = "prefix") -> torch.Tensor:
+                      strategy: Literal["prefix", "packed"] = "prefix",
+                      prune_last_layer: bool = True) -> torch.Tensor:
     """Raw scores [N, D] of encoded examples, every prompt encoded once per batch it appears in.
 
     Shared prompts run either through the prompt's key/value cache (``prefix``, the default: no wasted
     attention) or as packed block-masked rows (``packed``, the training layout). A batch in which no
     prompt is shared runs as plain padded rows: there is nothing to share, and without a block mask the
     attention kernel can use its causal fast path.
+
+    ``prune_last_layer`` (default on) lets the last decoder layer compute only the pooled positions in
+    the ``prefix`` and plain paths (:mod:`mrrml.model.last_layer`; same scores, fewer FLOPs). The
+    ``packed`` strategy always runs the full layer, as training does.
     """
     if strategy not in ("prefix", "packed"):
         raise ConfigError(f"strategy must be 'prefix' or 'packed', got {strategy!r}")
@@ -227,12 +290,12 @@ def packed_raw_scores(model: Any, examples: Sequence[EncodedExample], batch_size
         sub = [examples[i] for i in members]
         if all(len(g) == 1 for g in batch_groups):
             batch = {k: v.to(device) for k, v in pad_batch(sub, pad_id, "right").items()}
-            z = model.embed(batch["input_ids"], batch["attention_mask"], batch["prompt_index"], batch["answer_index"])
+            z = _plain_embed(model, batch, prune_last_layer)
         else:
             local = {i: n for n, i in enumerate(members)}
             groups = [[local[i] for i in g] for g in batch_groups]
             if strategy == "prefix":
-                z = _prefix_shared_embed(model, sub, groups)
+                z = _prefix_shared_embed(model, sub, groups, prune=prune_last_layer)
             else:
                 packed = pack_examples(sub, pad_id, "right", groups=groups)
                 z = packed_embed(model, {k: v.to(device) for k, v in packed.items()})
