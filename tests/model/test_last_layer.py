@@ -104,6 +104,23 @@ def test_pruned_embed_matches_with_padding_on_either_side(models, name, side):
     torch.testing.assert_close(pruned, full, **TOL)
 
 
+def test_unpacked_score_path_prunes_and_keeps_scores(models):
+    """``score(packing=False)`` (one row per answer) prunes too; its scores equal the full forward's."""
+    model = models["qwen3-sdpa"]
+    prompts, answers = _pairs()
+    last_mlp = base_transformer(model.backbone).layers[-1].mlp
+    rows, hook = _rows_seen(last_mlp)
+    try:
+        scored = model.score(prompts, answers, packing=False, batch_size=3).raw
+    finally:
+        hook.remove()
+    assert rows == [3 * 2, 3 * 2]                          # 6 answers, batches of 3, 2 pooled positions each
+    batch = pad_batch([model.encoder.encode(p, a) for p, a in zip(prompts, answers)], model.tokenizer.pad_token_id)
+    with torch.inference_mode():
+        full = model(**batch)
+    torch.testing.assert_close(scored, full, **TOL)
+
+
 def _rows_seen(module):
     """Record how many token rows ``module`` processes per call."""
     seen: list[int] = []
