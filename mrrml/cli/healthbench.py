@@ -76,7 +76,7 @@ def _length(args: argparse.Namespace):
 
 
 def _client(args: argparse.Namespace, role: str):
-    from ..eval.openai_compat import ChatClient
+    from ..openai_client import ChatClient
 
     return ChatClient.from_env(getattr(args, f"{role}_base_url"), getattr(args, f"{role}_model"),
                                getattr(args, f"{role}_api_key_env"), timeout=args.timeout,

@@ -58,12 +58,14 @@ def run(argv: list[str]) -> int:
     elif args.backend == "openai":
         if not args.base_url or not args.model:
             raise ConfigError("--backend openai needs --base-url and --model")
-        from ..data.synth.openai_backend import OpenAIBackend, OpenAIChatClient
+        from ..data.synth.openai_backend import OpenAIBackend
+        from ..openai_client import ChatClient
 
-        client = OpenAIChatClient(args.base_url, args.model, api_key_env=args.api_key_env, timeout=args.timeout,
-                                  max_retries=args.max_retries)
+        # the key comes only from the environment; a local server may need none, so an unset variable is fine
+        client = ChatClient.from_env(args.base_url, args.model, args.api_key_env, key_required=False,
+                                     timeout=args.timeout, max_retries=args.max_retries)
         backend = OpenAIBackend(matrix, args.seed, client, args.concurrency)
-        complete = client.complete
+        complete = backend.complete
         backend_config = {"base_url": args.base_url, "model": args.model}
     else:
         if not args.model:

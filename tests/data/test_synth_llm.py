@@ -1,9 +1,10 @@
 """LLM backends against real components: HTTP servers on 127.0.0.1 and a tiny local Qwen3.
 
-The HTTP stand-ins play the part of a vLLM / SGLang / hosted OpenAI-compatible endpoint:
+The HTTP stand-ins play the part of a vLLM / SGLang / hosted OpenAI-compatible endpoint and drive
+whole synthesis runs (the client's own retries, timeouts and key handling are tested in
+tests/test_openai_client.py):
 * ``good``: a healthy server that answers every chat completion with a valid JSON triplet;
 * ``garbage``: a server (or model) that answers 200 OK with text that is not the requested JSON;
-* ``slow``: an overloaded server that never answers within the client's timeout;
 * ``dying``: a server that serves a few requests and then goes away (crash, pre-emption).
 """
 from __future__ import annotations
@@ -17,16 +18,17 @@ import pytest
 
 from mrrml.data.synth.filter import ConsistencyFilter
 from mrrml.data.synth.llm import LLMJudge
-from mrrml.data.synth.openai_backend import OpenAIBackend, OpenAIChatClient
+from mrrml.data.synth.openai_backend import OpenAIBackend
 from mrrml.data.synth.planner import make_plan
 from mrrml.data.synth.runner import SynthSettings, run_synthesis
-from mrrml.errors import BackendError, ConfigError
+from mrrml.errors import ConfigError
+from mrrml.openai_client import ChatClient
 
 SECRET = "sk-test-never-log-me"
 
 
 class StandIn:
-    """A ThreadingHTTPServer on 127.0.0.1 whose behaviour is one of good|garbage|slow|dying."""
+    """A ThreadingHTTPServer on 127.0.0.1 whose behaviour is one of good|garbage|dying."""
 
     def __init__(self, mode: str, die_after: int = 5, delay: float = 0.0):
         self.mode, self.die_after, self.delay = mode, die_after, delay
@@ -48,8 +50,6 @@ class StandIn:
                     stand_in.in_flight += 1
                     stand_in.max_in_flight = max(stand_in.max_in_flight, stand_in.in_flight)
                     count = len(stand_in.requests)
-                if stand_in.mode == "slow":
-                    time.sleep(1.0)
                 time.sleep(stand_in.delay)
                 with stand_in.lock:  # the work is done: leave the in-flight count before answering
                     stand_in.in_flight -= 1
@@ -100,8 +100,8 @@ class StandIn:
 
 def _client(url, monkeypatch, **kw):
     monkeypatch.setenv("MRRML_TEST_KEY", SECRET)
-    return OpenAIChatClient(url, "stand-in-model", api_key_env="MRRML_TEST_KEY", **{"timeout": 5.0, "max_retries": 1,
-                                                                                     "backoff": 0.01, **kw})
+    return ChatClient.from_env(url, "stand-in-model", "MRRML_TEST_KEY", **{"timeout": 5.0, "max_retries": 1,
+                                                                          "backoff": 0.01, **kw})
 
 
 def test_good_server_bounded_concurrency_key_never_written(tmp_path, monkeypatch, healthbench_matrix):
@@ -113,6 +113,8 @@ def test_good_server_bounded_concurrency_key_never_written(tmp_path, monkeypatch
     assert s["kept"] == 20 and s["pending"] == 0 and s["drop_rate"] == 0
     assert 1 < server.max_in_flight <= 3
     assert server.auth == {f"Bearer {SECRET}"}
+    # the backend's default sampling settings travel with every request
+    assert {(r["temperature"], r["max_tokens"]) for r in server.requests} == {(0.7, 1500)}
     # the generation prompt carries the matrix's own text: dimension description and level descriptors
     dim = healthbench_matrix.dimension("accuracy")
     gen = [r for r in server.requests if "Target dimension: " + dim.name in r["messages"][-1]["content"]]
@@ -127,8 +129,8 @@ def test_good_server_bounded_concurrency_key_never_written(tmp_path, monkeypatch
 def test_llm_judge_keeps_ordered_and_drops_misordered(tmp_path, monkeypatch, healthbench_matrix):
     with StandIn("good") as server:
         client = _client(server.url, monkeypatch)
-        judge = ConsistencyFilter(LLMJudge(client.complete, healthbench_matrix))
         backend = OpenAIBackend(healthbench_matrix, 0, client, concurrency=2)
+        judge = ConsistencyFilter(LLMJudge(backend.complete, healthbench_matrix))
         s = run_synthesis(healthbench_matrix, backend, SynthSettings(n=4, backend="openai"), tmp_path, judge=judge).summary
         assert s["kept"] == 4 and judge.report.checked == 4
         from mrrml.data.records import TripletRecord
@@ -136,6 +138,24 @@ def test_llm_judge_keeps_ordered_and_drops_misordered(tmp_path, monkeypatch, hea
         rec = TripletRecord(id="x", prompt="q", dimension="accuracy", scenario="hedging", discipline="pharmacy",
                             good="POOR text", medium="MEDIUM text", poor="GOOD text")
         assert judge.check(rec) == "judge: good <= medium"
+
+
+def test_backend_sampling_settings_go_with_each_request(tmp_path, monkeypatch, mrrml_matrix):
+    """temperature and max_tokens belong to the backend, not the client: generation and the LLM judge
+    built on ``backend.complete`` both send them, and bad values are refused when the backend is built."""
+    with StandIn("good") as server:
+        client = _client(server.url, monkeypatch)
+        backend = OpenAIBackend(mrrml_matrix, 0, client, concurrency=1, temperature=0.2, max_tokens=300)
+        judge = ConsistencyFilter(LLMJudge(backend.complete, mrrml_matrix))
+        s = run_synthesis(mrrml_matrix, backend, SynthSettings(n=2, backend="openai"), tmp_path, judge=judge).summary
+    assert s["kept"] == 2
+    judged = [r for r in server.requests if "Grade the answer" in r["messages"][-1]["content"]]
+    assert judged and len(judged) < len(server.requests)
+    assert {(r["temperature"], r["max_tokens"], r["model"]) for r in server.requests} == {(0.2, 300, "stand-in-model")}
+    for bad, match in [({"concurrency": 0}, "concurrency"), ({"temperature": -0.1}, "temperature"),
+                       ({"max_tokens": 0}, "max_tokens")]:
+        with pytest.raises(ConfigError, match=match):
+            OpenAIBackend(mrrml_matrix, 0, client, **bad)
 
 
 def test_garbage_server_outputs_are_counted_as_malformed(tmp_path, monkeypatch, mrrml_matrix):
@@ -147,16 +167,6 @@ def test_garbage_server_outputs_are_counted_as_malformed(tmp_path, monkeypatch, 
     assert (tmp_path / "train.jsonl").read_text() == ""
 
 
-def test_slow_server_times_out_with_bounded_retries(monkeypatch, mrrml_matrix):
-    with StandIn("slow") as server:
-        client = _client(server.url, monkeypatch, timeout=0.2, max_retries=2)
-        start = time.perf_counter()
-        with pytest.raises(BackendError, match="gave up after 3 attempts: (TimeoutError|timeout)"):
-            client.complete([{"role": "user", "content": "hi"}])
-        assert time.perf_counter() - start < 3.0
-        assert len(server.requests) == 3
-
-
 def test_server_dying_mid_run_leaves_work_to_retry(tmp_path, monkeypatch, mrrml_matrix):
     settings = SynthSettings(n=12, backend="openai")
     with StandIn("dying", die_after=5) as server:
@@ -164,16 +174,10 @@ def test_server_dying_mid_run_leaves_work_to_retry(tmp_path, monkeypatch, mrrml_
         first = run_synthesis(mrrml_matrix, backend, settings, tmp_path).summary
     assert first["kept"] == 5 and first["pending"] == 7
     assert sum(first["backend_failures_this_session"].values()) == 7
-    with StandIn("good") as revived:  # the server comes back (at a new port; base_url is not part of the resume key)
+    with StandIn("good") as revived:  # the server comes back (at a new port; these settings hold no base_url)
         client = _client(revived.url, monkeypatch)
-        client.base_url = server.url  # same configured endpoint as far as the manifest is concerned
         second = run_synthesis(mrrml_matrix, OpenAIBackend(mrrml_matrix, 0, client), settings, tmp_path).summary
     assert second["kept"] == 12 and second["pending"] == 0 and len(revived.requests) == 7
-
-
-def test_bad_client_settings():
-    with pytest.raises(ConfigError, match="base_url"):
-        OpenAIChatClient("localhost:8000", "m")
 
 
 def test_transformers_backend_with_tiny_qwen3(tmp_path, tiny_qwen3_dir, mrrml_matrix):

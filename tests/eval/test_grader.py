@@ -1,4 +1,7 @@
-"""Grader parsing, template sources, and the HTTP client's retries against stand-in servers."""
+"""Grader parsing, template sources, and grading through the HTTP client against stand-in servers.
+
+The client's own retry, timeout and key-handling tests are in tests/test_openai_client.py.
+"""
 from __future__ import annotations
 
 import json
@@ -6,12 +9,12 @@ import time
 
 import pytest
 
-from mrrml.errors import BackendError, ConfigError
+from mrrml.errors import ConfigError
 from mrrml.eval.healthbench.cache import ResponseCache
 from mrrml.eval.healthbench.data import RubricItem
 from mrrml.eval.healthbench.grader import GradeJob, GradeParseError, RubricGrader, parse_grade
 from mrrml.eval.healthbench.grader_prompt import BUILTIN_TEMPLATE, load_grader_template
-from mrrml.eval.openai_compat import ChatClient
+from mrrml.openai_client import ChatClient
 
 from .conftest import good_grader
 from .reference_impl import reference_source
@@ -53,36 +56,6 @@ def test_template_sources(tmp_path):
     own.write_text("no placeholders")
     with pytest.raises(ConfigError, match="lacks placeholder"):
         load_grader_template(str(own))
-
-
-def test_client_retries_server_errors_then_succeeds(stand_in):
-    state = {"n": 0}
-
-    def flaky(body):
-        """Stands for an overloaded server: two 503s, then an answer."""
-        state["n"] += 1
-        return (503, "busy") if state["n"] <= 2 else (200, "fine")
-
-    server = stand_in(flaky)
-    reply = ChatClient(server.base_url, "m", max_retries=3, backoff=0.01).complete([{"role": "user", "content": "x"}])
-    assert reply.text == "fine" and reply.attempts == 3 and len(server.requests) == 3
-
-
-def test_client_gives_up_and_does_not_retry_client_errors(stand_in):
-    server = stand_in(lambda body: (503, "down"))
-    with pytest.raises(BackendError, match="failed after 3 attempts"):
-        ChatClient(server.base_url, "m", max_retries=2, backoff=0.01).complete([{"role": "user", "content": "x"}])
-    bad = stand_in(lambda body: (404, "no such model"))
-    with pytest.raises(BackendError, match="HTTP 404"):
-        ChatClient(bad.base_url, "m", max_retries=5, backoff=0.01).complete([{"role": "user", "content": "x"}])
-    assert len(bad.requests) == 1
-
-
-def test_client_key_comes_from_environment(monkeypatch):
-    with pytest.raises(ConfigError, match="NO_SUCH_KEY_VAR"):
-        ChatClient.from_env("http://127.0.0.1:1/v1", "m", "NO_SUCH_KEY_VAR")
-    with pytest.raises(ConfigError, match="http"):
-        ChatClient("127.0.0.1:1", "m")
 
 
 def _jobs(*criteria):

@@ -15,7 +15,7 @@ from mrrml.eval.healthbench.grader_prompt import load_grader_template
 from mrrml.eval.healthbench.grades import read_grades
 from mrrml.eval.healthbench.rm_modes import (meta_eval, pairwise_agreement, physician_preference,
                                              rm_grader_correlation, spearman)
-from mrrml.eval.openai_compat import ChatClient
+from mrrml.openai_client import ChatClient
 
 AXES = ["accuracy", "completeness", "communication_quality", "context_awareness", "instruction_following"]
 

@@ -10,7 +10,7 @@ from mrrml.eval.healthbench.grader_prompt import load_grader_template
 from mrrml.eval.healthbench.grades import score_graded
 from mrrml.eval.healthbench.runner import run_examples
 from mrrml.eval.healthbench.sampler import TransformersSampler
-from mrrml.eval.openai_compat import ChatClient
+from mrrml.openai_client import ChatClient
 
 
 @pytest.fixture(scope="module")

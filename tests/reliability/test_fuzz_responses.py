@@ -1,13 +1,13 @@
 """Remote model answers are untrusted input too: whatever an OpenAI-compatible sampler, grader or
-generator sends back, the clients raise only ``BackendError`` (after their bounded retries) or return
-text, the grader-verdict parser raises only ``GradeParseError``, and the triplet parser never raises.
+generator sends back, the client raises only ``BackendError`` (after its bounded retries) or returns
+text (hostile bodies: tests/test_openai_client.py), the grader-verdict parser raises only
+``GradeParseError``, and the triplet parser never raises.
 A grader that answers garbage must cost one counted failure, not the whole HealthBench run.
 """
 from __future__ import annotations
 
 import json
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,17 +21,6 @@ HOSTILE_TEXT = ["[" * 3000 + "]" * 3000, "9" * 5000, '{"criteria_met": ' + "1" *
 def _chat_payload(content) -> bytes:
     return json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}).encode()
 
-
-HOSTILE_BODIES = {
-    "deep": b"[" * 3000 + b"]" * 3000,
-    "huge-int": b'{"choices": ' + b"7" * 5000 + b"}",
-    "not-utf8": b"\xff\xfe{}",
-    "html": b"<html>502 Bad Gateway</html>",
-    "no-choices": b'{"choices": []}',
-    "content-null": _chat_payload(None),
-    "content-number": _chat_payload(42),
-    "content-object": _chat_payload({"text": "hi"}),
-}
 
 replies = (st.text(max_size=80) | json_values.map(json.dumps)
            | json_values.map(lambda v: "```json\n" + json.dumps(v) + "\n```") | st.sampled_from(HOSTILE_TEXT))
@@ -58,33 +47,6 @@ def test_triplet_parser_never_raises(text):
     FUZZED["synth reply parser"] = FUZZED.get("synth reply parser", 0) + 1
     fields, why = parse_triplet(text)
     assert (fields is None) != (why is None)
-
-
-@pytest.mark.parametrize("case", sorted(HOSTILE_BODIES))
-def test_clients_turn_hostile_answers_into_backend_errors(case):
-    from mrrml.data.synth.openai_backend import OpenAIChatClient
-    from mrrml.errors import BackendError
-    from mrrml.eval.openai_compat import ChatClient
-
-    server = StandInServer(raw=HOSTILE_BODIES[case]).start()
-    try:
-        clients = {"eval": lambda m: ChatClient(server.base_url, "m", timeout=10, max_retries=0).complete(m).text,
-                   "synth": OpenAIChatClient(server.base_url, "m", api_key_env="MRRML_UNSET_KEY_VAR", timeout=10,
-                                             max_retries=0, backoff=0).complete}
-        escaped = []
-        for name, complete in clients.items():
-            try:
-                text = complete([{"role": "user", "content": "hi"}])
-            except BackendError:
-                continue
-            except Exception as error:  # noqa: BLE001 - listing what escapes is the point
-                escaped.append(f"{name}: {type(error).__name__}: {str(error)[:100]}")
-                continue
-            if not isinstance(text, str):
-                escaped.append(f"{name}: returned {type(text).__name__} instead of text or BackendError")
-    finally:
-        server.close()
-    assert not escaped, escaped
 
 
 def test_garbage_grader_costs_counted_failures_not_the_run(tmp_path):

@@ -3,7 +3,7 @@
 An item is graded by sending the grader prompt and parsing ``criteria_met`` strictly: the reply must
 be a JSON object (a ```json fence is allowed) whose ``criteria_met`` is a real boolean. A reply
 that fails to parse is asked again up to ``parse_retries`` more times; transport errors are retried
-inside :class:`~mrrml.eval.openai_compat.ChatClient`. An item that still fails gets
+inside :class:`~mrrml.openai_client.ChatClient`. An item that still fails gets
 ``criteria_met = None`` and a ``grading_error`` — it is counted and reported, never scored as
 "not met". Only successful grades are cached, so a resumed run retries the failures.
 """
@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 
 from ...errors import BackendError, MrrmlError
 from ...jsonutil import JsonTextError, loads_json_reply
-from ..openai_compat import ChatClient
+from ...openai_client import ChatClient
 from .cache import ResponseCache, request_key
 from .data import RubricItem
 from .grader_prompt import GraderTemplate

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, Sequence
 
 from ...errors import ConfigError, ModelLoadError
-from ..openai_compat import ChatClient
+from ...openai_client import ChatClient
 
 Conversation = list[dict[str, str]]
 
