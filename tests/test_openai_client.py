@@ -1,9 +1,9 @@
 """The shared OpenAI-compatible client (:mod:`mrrml.openai_client`) against real HTTP servers on 127.0.0.1.
 
-The stand-in server plays the part of whatever sits behind a ``--base-url``: a vLLM or SGLang server, or a
-hosted API such as OpenAI. Each test gives it a behaviour — answer, fail with an HTTP status, hang past
-the client's timeout, drop the connection, send a body that is not a chat completion — and counts the
-requests that really arrived, so retry counts are measured on the wire, not inferred.
+The stand-in server (``tests/standin_chat.py``) plays the part of whatever sits behind a ``--base-url``: a
+vLLM or SGLang server, or a hosted API such as OpenAI. Each test gives it a behaviour — answer, fail with an
+HTTP status, hang past the client's timeout, drop the connection, send a body that is not a chat completion —
+and counts the requests that really arrived, so retry counts are measured on the wire, not inferred.
 """
 from __future__ import annotations
 
@@ -11,114 +11,29 @@ import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 import pytest
+from standin_chat import DROP, Behaviour, ChatStandIn, completion, error_body
 
 from mrrml.errors import BackendError, ConfigError
 from mrrml.openai_client import RETRYABLE_STATUS, ChatClient
 
 SECRET = "sk-test-never-show-me"
 HI = [{"role": "user", "content": "hi"}]
-DROP = None  # behaviour result: close the connection without answering (a crashed or pre-empted server)
-
-# behaviour(request number from 1, body, headers) -> (HTTP status, raw body) or DROP
-Behaviour = Callable[[int, dict, dict], "tuple[int, bytes] | None"]
-
-
-def completion(content, usage: dict | None = None) -> bytes:
-    """A chat-completion body as OpenAI / vLLM send it."""
-    payload = {"id": "c", "object": "chat.completion",
-               "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}]}
-    if usage is not None:
-        payload["usage"] = usage
-    return json.dumps(payload).encode()
-
-
-def error_body(message: str) -> bytes:
-    return json.dumps({"error": {"message": message}}).encode()
-
-
-class StandIn:
-    """A ThreadingHTTPServer on 127.0.0.1 standing for an OpenAI-compatible endpoint (see the module doc)."""
-
-    def __init__(self, behaviour: Behaviour, delay: float = 0.0):
-        self.behaviour, self.delay = behaviour, delay
-        self.paths: list[str] = []
-        self.bodies: list[dict] = []
-        self.headers: list[dict[str, str]] = []
-        self.in_flight = self.max_in_flight = 0
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:  # keep test output clean
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with outer.lock:
-                    outer.paths.append(self.path)
-                    outer.bodies.append(body)
-                    outer.headers.append(dict(self.headers.items()))
-                    count = len(outer.bodies)
-                    outer.in_flight += 1
-                    outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
-                try:
-                    if outer.delay:
-                        time.sleep(outer.delay)
-                    result = outer.behaviour(count, body, dict(self.headers.items()))
-                finally:
-                    with outer.lock:
-                        outer.in_flight -= 1
-                if result is DROP:
-                    self.close_connection = True
-                    return
-                status, data = result
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client timed out and left
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    @property
-    def requests(self) -> int:
-        with self.lock:
-            return len(self.bodies)
-
-    def __enter__(self) -> "StandIn":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def answer(text: str = "fine") -> Behaviour:
     return lambda n, body, headers: (200, completion(text))
 
 
-def fast(server: StandIn, **kw) -> ChatClient:
+def fast(server: ChatStandIn, **kw) -> ChatClient:
     """A client with test-sized waits (the defaults are for real servers: 120 s timeout, 1 s first backoff)."""
     return ChatClient(server.base_url, "m", **{"timeout": 5.0, "max_retries": 2, "backoff": 0.01, **kw})
 
 
 def test_answer_usage_and_request_shape():
     usage = {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
-    with StandIn(lambda n, body, headers: (200, completion("hello", usage))) as server:
+    with ChatStandIn(lambda n, body, headers: (200, completion("hello", usage))) as server:
         reply = fast(server).complete(HI, temperature=0.3, max_tokens=7)
     assert (reply.text, reply.usage, reply.attempts) == ("hello", usage, 1)
     assert server.paths == ["/v1/chat/completions"]
@@ -128,7 +43,7 @@ def test_answer_usage_and_request_shape():
 
 def test_retries_server_errors_then_succeeds():
     """Stands for an overloaded server: two 503s, then an answer."""
-    with StandIn(lambda n, body, headers: (503, error_body("busy")) if n <= 2 else (200, completion("fine"))) as server:
+    with ChatStandIn(lambda n, body, headers: (503, error_body("busy")) if n <= 2 else (200, completion("fine"))) as server:
         reply = fast(server, max_retries=3).complete(HI)
     assert reply.text == "fine" and reply.attempts == 3 and server.requests == 3
 
@@ -136,7 +51,7 @@ def test_retries_server_errors_then_succeeds():
 @pytest.mark.parametrize("status", sorted(RETRYABLE_STATUS))
 def test_retryable_statuses_are_retried_then_reported(status):
     assert {408, 409, 425, 429, 500, 502, 503, 504} == RETRYABLE_STATUS
-    with StandIn(lambda n, body, headers: (status, error_body("try later"))) as server:
+    with ChatStandIn(lambda n, body, headers: (status, error_body("try later"))) as server:
         with pytest.raises(BackendError, match=f"failed after 3 attempts; last error: HTTP {status}: .*try later"):
             fast(server, max_retries=2).complete(HI)
     assert server.requests == 3
@@ -145,7 +60,7 @@ def test_retryable_statuses_are_retried_then_reported(status):
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
 def test_client_errors_fail_at_once_naming_url_and_model(status):
     """Stands for a request retrying cannot fix: unknown model, bad key, malformed request."""
-    with StandIn(lambda n, body, headers: (status, error_body("no such model"))) as server:
+    with ChatStandIn(lambda n, body, headers: (status, error_body("no such model"))) as server:
         client = ChatClient(server.base_url, "judge-model", max_retries=5, backoff=0.01)
         with pytest.raises(BackendError) as caught:
             client.complete(HI)
@@ -157,7 +72,7 @@ def test_client_errors_fail_at_once_naming_url_and_model(status):
 
 def test_timeouts_are_retried_with_a_bound():
     """Stands for a server too loaded to answer within the client's timeout."""
-    with StandIn(answer(), delay=1.0) as server:
+    with ChatStandIn(answer(), delay=1.0) as server:
         start = time.perf_counter()
         with pytest.raises(BackendError, match="failed after 3 attempts; last error: (TimeoutError|timeout)"):
             fast(server, timeout=0.2, max_retries=2).complete(HI)
@@ -167,7 +82,7 @@ def test_timeouts_are_retried_with_a_bound():
 
 def test_dropped_connection_is_retried():
     """Stands for a server that crashes mid-request once, then is back."""
-    with StandIn(lambda n, body, headers: DROP if n == 1 else (200, completion("back"))) as server:
+    with ChatStandIn(lambda n, body, headers: DROP if n == 1 else (200, completion("back"))) as server:
         reply = fast(server).complete(HI)
     assert reply.text == "back" and reply.attempts == 2 and server.requests == 2
 
@@ -185,10 +100,10 @@ def test_refused_connection_is_retried_then_reported():
 
 def test_garbage_body_is_retried_then_reported():
     """Stands for a proxy answering 200 with an HTML page once, and then for one that always does."""
-    with StandIn(lambda n, body, headers: (200, b"<html>gateway</html>") if n == 1 else (200, completion("ok"))) as server:
+    with ChatStandIn(lambda n, body, headers: (200, b"<html>gateway</html>") if n == 1 else (200, completion("ok"))) as server:
         reply = fast(server).complete(HI)
     assert reply.text == "ok" and reply.attempts == 2
-    with StandIn(lambda n, body, headers: (200, b"<html>gateway</html>")) as server:
+    with ChatStandIn(lambda n, body, headers: (200, b"<html>gateway</html>")) as server:
         with pytest.raises(BackendError, match="failed after 3 attempts; last error: malformed response: "):
             fast(server).complete(HI)
     assert server.requests == 3
@@ -212,20 +127,20 @@ HOSTILE_BODIES = {
 def test_hostile_answers_become_backend_errors(case):
     """Whatever a remote sampler, grader or generator sends back, only ``BackendError`` comes out:
     never a RecursionError, UnicodeDecodeError, KeyError or a non-text reply."""
-    with StandIn(lambda n, body, headers: (200, HOSTILE_BODIES[case])) as server:
+    with ChatStandIn(lambda n, body, headers: (200, HOSTILE_BODIES[case])) as server:
         with pytest.raises(BackendError, match="failed after 1 attempts; last error: malformed response"):
             ChatClient(server.base_url, "m", timeout=10, max_retries=0).complete(HI)
 
 
 def test_usage_that_is_not_an_object_is_dropped():
-    with StandIn(lambda n, body, headers: (200, completion("x", usage=5))) as server:  # type: ignore[arg-type]
+    with ChatStandIn(lambda n, body, headers: (200, completion("x", usage=5))) as server:  # type: ignore[arg-type]
         assert fast(server).complete(HI).usage == {}
 
 
 def test_backoff_doubles_and_is_capped():
     client = ChatClient("http://127.0.0.1:1/v1", "m", backoff=1.0, max_backoff=5.0)
     assert [client.retry_delay(r) for r in range(1, 6)] == [1.0, 2.0, 4.0, 5.0, 5.0]
-    with StandIn(lambda n, body, headers: (429, error_body("slow down"))) as server:
+    with ChatStandIn(lambda n, body, headers: (429, error_body("slow down"))) as server:
         start = time.perf_counter()
         with pytest.raises(BackendError, match="HTTP 429"):
             fast(server, backoff=10.0, max_backoff=0.05, max_retries=3).complete(HI)
@@ -248,7 +163,7 @@ def test_key_comes_from_the_environment_and_only_travels_in_the_header(monkeypat
         """Stands for a careless server that echoes the request's Authorization header in its errors."""
         return 401 if n == 1 else 503, error_body(f"bad credentials {headers.get('Authorization')}")
 
-    with StandIn(echo_auth) as server:
+    with ChatStandIn(echo_auth) as server:
         client = ChatClient.from_env(server.base_url, "m", "MRRML_TEST_KEY", max_retries=1, backoff=0.01)
         errors = []
         for _ in range(2):  # first a 401 (fails at once), then 503s (retried, then reported)
@@ -265,7 +180,7 @@ def test_key_comes_from_the_environment_and_only_travels_in_the_header(monkeypat
 
 def test_echoed_key_is_cut_out_before_the_detail_is_truncated():
     """The key straddles the point where the error detail is cut: no fragment of it may show."""
-    with StandIn(lambda n, body, headers: (400, b"x" * 290 + headers["Authorization"].encode() + b" tail")) as server:
+    with ChatStandIn(lambda n, body, headers: (400, b"x" * 290 + headers["Authorization"].encode() + b" tail")) as server:
         client = ChatClient(server.base_url, "m", SECRET, max_retries=0)
         with pytest.raises(BackendError, match="HTTP 400: x{290}Bearer") as caught:
             client.complete(HI)
@@ -275,7 +190,7 @@ def test_echoed_key_is_cut_out_before_the_detail_is_truncated():
 def test_key_absent_from_local_server_requests(monkeypatch):
     """A local vLLM wants no key: with the variable unset and ``key_required=False`` no header is sent."""
     monkeypatch.delenv("MRRML_UNSET_KEY_VAR", raising=False)
-    with StandIn(answer()) as server:
+    with ChatStandIn(answer()) as server:
         ChatClient.from_env(server.base_url, "m", "MRRML_UNSET_KEY_VAR", key_required=False).complete(HI)
     assert "Authorization" not in server.headers[0]
 
@@ -310,7 +225,7 @@ def test_one_client_shared_between_threads():
     def echo(n, body, headers):
         return 200, completion("echo: " + body["messages"][-1]["content"])
 
-    with StandIn(echo, delay=0.02) as server:
+    with ChatStandIn(echo, delay=0.02) as server:
         client = fast(server)
         results: dict[str, str] = {}
 

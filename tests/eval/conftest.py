@@ -1,81 +1,47 @@
 """Stand-in OpenAI-compatible servers on 127.0.0.1 (real HTTP, real sockets, real threads).
 
-Each :class:`StandIn` is a ``ThreadingHTTPServer`` answering ``POST /v1/chat/completions`` with a
-behaviour function; it records every request body so tests can count calls.
+Each :class:`StandIn` is the shared :class:`standin_chat.ChatStandIn` (a ``ThreadingHTTPServer`` answering
+``POST /v1/chat/completions``) driven by a content-level behaviour; it records every request body so tests
+can count calls and read what was asked.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
 
 import pytest
+from standin_chat import ChatStandIn, completion, error_body
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-# behaviour(request_json) -> (http_status, message_content or raw body dict)
+# behaviour(request_json) -> (http_status, message content on 200, else the error message)
 Behaviour = Callable[[dict], tuple[int, str]]
+USAGE = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
 
 
-class StandIn:
+class StandIn(ChatStandIn):
+    """Started at once; ``requests`` is the list of request bodies received (the eval tests index it)."""
+
     def __init__(self, behaviour: Behaviour, delay: float = 0.0):
-        self.behaviour, self.delay = behaviour, delay
-        self.requests: list[dict] = []
-        self.lock = threading.Lock()
-        self.on_request: Callable[[int], None] | None = None
-        outer = self
+        def respond(count: int, body: dict, headers: dict) -> tuple[int, bytes]:
+            status, content = behaviour(body)
+            if status == 200:
+                return status, completion(content, USAGE, model=body.get("model"), id="x")
+            return status, error_body(content)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:   # keep test output clean
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with outer.lock:
-                    outer.requests.append(body)
-                    count = len(outer.requests)
-                if outer.on_request:
-                    outer.on_request(count)
-                if outer.delay:
-                    time.sleep(outer.delay)
-                status, content = outer.behaviour(body)
-                if status == 200:
-                    payload = {"id": "x", "object": "chat.completion", "model": body.get("model"),
-                               "choices": [{"index": 0, "finish_reason": "stop",
-                                            "message": {"role": "assistant", "content": content}}],
-                               "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
-                    data = json.dumps(payload).encode()
-                else:
-                    data = json.dumps({"error": {"message": content}}).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass   # the client gave up (timeout test)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
+        super().__init__(respond, delay)
+        self.start()
 
     @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+    def requests(self) -> list[dict]:  # type: ignore[override]
+        with self.lock:
+            return list(self.bodies)
 
     def contents(self) -> list[str]:
         with self.lock:
-            return [r["messages"][-1]["content"] for r in self.requests]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+            return [r["messages"][-1]["content"] for r in self.bodies]
 
 
 def marker_grade(prompt: str) -> bool:

@@ -1,4 +1,5 @@
-"""A stand-in OpenAI-compatible ``/v1/chat/completions`` server on 127.0.0.1 (real sockets, real threads).
+"""A stand-in OpenAI-compatible ``/v1/chat/completions`` server on 127.0.0.1 (real sockets, real threads):
+the shared :class:`standin_chat.ChatStandIn` with the reliability tests' behaviour.
 
 It answers deterministically from a hash of the request, so an interrupted-and-resumed job and an
 uninterrupted one receive the same answers, and it records every request's headers, so the secret
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from standin_chat import ChatStandIn, completion, error_body
+
+USAGE = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
 
 
 def _digest(body: dict[str, Any]) -> bytes:
@@ -39,67 +41,16 @@ def answer(role: str, body: dict[str, Any]) -> str:
     return f"Stand-in policy answer {digest[:4].hex()}: please see a clinician if symptoms persist."
 
 
-class StandInServer:
+class StandInServer(ChatStandIn):
     def __init__(self, role: str = "grader", fail_every: int = 0, delay: float = 0.0,
                  raw: bytes | None = None):
-        self.role, self.fail_every, self.delay = role, fail_every, delay
-        self.raw = raw   # when set: answer HTTP 200 with exactly these bytes (hostile-response tests)
-        self.headers: list[dict[str, str]] = []
-        self.bodies: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        outer = self
+        self.role, self.fail_every = role, fail_every
+        self.raw = raw   # when set: answer with exactly these bytes (hostile-response tests)
+        super().__init__(self._respond, delay)  # the delay stretches a run so kills land in the middle of it
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                with outer._lock:
-                    outer.headers.append(dict(self.headers.items()))
-                    outer.bodies.append(body)
-                    count = len(outer.bodies)
-                if outer.delay:
-                    time.sleep(outer.delay)  # stretches a run so kills land in the middle of it
-                if outer.fail_every and count % outer.fail_every == 0:
-                    status, payload = 503, {"error": {"message": "stand-in overload, retry"}}
-                else:
-                    status = 200
-                    payload = {"id": f"c{count}", "object": "chat.completion", "model": body.get("model"),
-                               "choices": [{"index": 0, "finish_reason": "stop",
-                                            "message": {"role": "assistant", "content": answer(outer.role, body)}}],
-                               "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
-                data = json.dumps(payload).encode("utf-8") if outer.raw is None else outer.raw
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client was killed mid-request: that is the point of the fault tests
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
-
-    def start(self) -> "StandInServer":
-        self._thread.start()
-        return self
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
-
-    @property
-    def requests(self) -> int:
-        with self._lock:
-            return len(self.bodies)
-
-    def authorizations(self) -> set[str]:
-        with self._lock:
-            return {h.get("Authorization", "") for h in self.headers}
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+    def _respond(self, count: int, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, bytes]:
+        if self.fail_every and count % self.fail_every == 0:
+            status, data = 503, error_body("stand-in overload, retry")
+        else:
+            status, data = 200, completion(answer(self.role, body), USAGE, model=body.get("model"), id=f"c{count}")
+        return status, data if self.raw is None else self.raw
