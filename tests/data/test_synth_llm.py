@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from standin_chat import DROP, ChatStandIn, completion
 
 from mrrml.data.synth.filter import ConsistencyFilter
 from mrrml.data.synth.llm import LLMJudge
@@ -27,57 +26,21 @@ from mrrml.openai_client import ChatClient
 SECRET = "sk-test-never-log-me"
 
 
-class StandIn:
-    """A ThreadingHTTPServer on 127.0.0.1 whose behaviour is one of good|garbage|dying."""
+class StandIn(ChatStandIn):
+    """The shared stand-in server (:mod:`standin_chat`) playing one of good|garbage|dying."""
 
     def __init__(self, mode: str, die_after: int = 5, delay: float = 0.0):
-        self.mode, self.die_after, self.delay = mode, die_after, delay
-        self.requests: list[dict] = []
-        self.auth: set[str] = set()
-        self.in_flight = self.max_in_flight = 0
-        self.lock = threading.Lock()
-        stand_in = self
+        self.mode, self.die_after = mode, die_after
+        super().__init__(self._behave, delay)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output clean
-                pass
+    def _behave(self, count: int, body: dict, headers: dict) -> tuple[int, bytes] | None:
+        if self.mode == "dying" and count > self.die_after:
+            # the process is gone: drop the connection without a response, stop listening
+            threading.Thread(target=self.close).start()
+            return DROP
+        return 200, completion(self.reply(body, count))
 
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with stand_in.lock:
-                    stand_in.requests.append(body)
-                    stand_in.auth.add(self.headers.get("Authorization", ""))
-                    stand_in.in_flight += 1
-                    stand_in.max_in_flight = max(stand_in.max_in_flight, stand_in.in_flight)
-                    count = len(stand_in.requests)
-                time.sleep(stand_in.delay)
-                with stand_in.lock:  # the work is done: leave the in-flight count before answering
-                    stand_in.in_flight -= 1
-                if stand_in.mode == "dying" and count > stand_in.die_after:
-                    # the process is gone: drop the connection without a response, stop listening
-                    threading.Thread(target=stand_in.die).start()
-                    self.close_connection = True
-                    return
-                content = stand_in.reply(body)
-                data = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
-                    pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def die(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()  # stop listening: later connections are refused
-
-    def reply(self, body: dict) -> str:
+    def reply(self, body: dict, count: int) -> str:
         user = body["messages"][-1]["content"]
         if self.mode == "garbage":
             return "Sure! Here is a great answer: {prompt: oops"
@@ -85,17 +48,9 @@ class StandIn:
             answer = user.split("Answer:\n", 1)[1]
             return json.dumps({"score": 9 if "GOOD" in answer else 5 if "MEDIUM" in answer else 2})
         target = user.split("Target dimension: ", 1)[1].split(" - ", 1)[0]
-        return "```json\n" + json.dumps({"prompt": f"Question {len(self.requests)} about {target}",
+        return "```json\n" + json.dumps({"prompt": f"Question {count} about {target}",
                                          "good": f"GOOD answer on {target}", "medium": f"MEDIUM answer on {target}",
                                          "poor": f"POOR answer on {target}"}) + "\n```"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def _client(url, monkeypatch, **kw):
@@ -106,18 +61,18 @@ def _client(url, monkeypatch, **kw):
 
 def test_good_server_bounded_concurrency_key_never_written(tmp_path, monkeypatch, healthbench_matrix):
     with StandIn("good", delay=0.05) as server:
-        client = _client(server.url, monkeypatch)
+        client = _client(server.base_url, monkeypatch)
         backend = OpenAIBackend(healthbench_matrix, 0, client, concurrency=3)
         result = run_synthesis(healthbench_matrix, backend, SynthSettings(n=20, backend="openai"), tmp_path)
     s = result.summary
     assert s["kept"] == 20 and s["pending"] == 0 and s["drop_rate"] == 0
     assert 1 < server.max_in_flight <= 3
-    assert server.auth == {f"Bearer {SECRET}"}
+    assert server.authorizations() == {f"Bearer {SECRET}"}
     # the backend's default sampling settings travel with every request
-    assert {(r["temperature"], r["max_tokens"]) for r in server.requests} == {(0.7, 1500)}
+    assert {(r["temperature"], r["max_tokens"]) for r in server.bodies} == {(0.7, 1500)}
     # the generation prompt carries the matrix's own text: dimension description and level descriptors
     dim = healthbench_matrix.dimension("accuracy")
-    gen = [r for r in server.requests if "Target dimension: " + dim.name in r["messages"][-1]["content"]]
+    gen = [r for r in server.bodies if "Target dimension: " + dim.name in r["messages"][-1]["content"]]
     assert gen and dim.description in gen[0]["messages"][-1]["content"]
     assert dim.levels["poor"] in gen[0]["messages"][-1]["content"]
     for path in tmp_path.rglob("*"):
@@ -128,7 +83,7 @@ def test_good_server_bounded_concurrency_key_never_written(tmp_path, monkeypatch
 
 def test_llm_judge_keeps_ordered_and_drops_misordered(tmp_path, monkeypatch, healthbench_matrix):
     with StandIn("good") as server:
-        client = _client(server.url, monkeypatch)
+        client = _client(server.base_url, monkeypatch)
         backend = OpenAIBackend(healthbench_matrix, 0, client, concurrency=2)
         judge = ConsistencyFilter(LLMJudge(backend.complete, healthbench_matrix))
         s = run_synthesis(healthbench_matrix, backend, SynthSettings(n=4, backend="openai"), tmp_path, judge=judge).summary
@@ -144,14 +99,14 @@ def test_backend_sampling_settings_go_with_each_request(tmp_path, monkeypatch, m
     """temperature and max_tokens belong to the backend, not the client: generation and the LLM judge
     built on ``backend.complete`` both send them, and bad values are refused when the backend is built."""
     with StandIn("good") as server:
-        client = _client(server.url, monkeypatch)
+        client = _client(server.base_url, monkeypatch)
         backend = OpenAIBackend(mrrml_matrix, 0, client, concurrency=1, temperature=0.2, max_tokens=300)
         judge = ConsistencyFilter(LLMJudge(backend.complete, mrrml_matrix))
         s = run_synthesis(mrrml_matrix, backend, SynthSettings(n=2, backend="openai"), tmp_path, judge=judge).summary
     assert s["kept"] == 2
-    judged = [r for r in server.requests if "Grade the answer" in r["messages"][-1]["content"]]
-    assert judged and len(judged) < len(server.requests)
-    assert {(r["temperature"], r["max_tokens"], r["model"]) for r in server.requests} == {(0.2, 300, "stand-in-model")}
+    judged = [r for r in server.bodies if "Grade the answer" in r["messages"][-1]["content"]]
+    assert judged and len(judged) < len(server.bodies)
+    assert {(r["temperature"], r["max_tokens"], r["model"]) for r in server.bodies} == {(0.2, 300, "stand-in-model")}
     for bad, match in [({"concurrency": 0}, "concurrency"), ({"temperature": -0.1}, "temperature"),
                        ({"max_tokens": 0}, "max_tokens")]:
         with pytest.raises(ConfigError, match=match):
@@ -160,7 +115,7 @@ def test_backend_sampling_settings_go_with_each_request(tmp_path, monkeypatch, m
 
 def test_garbage_server_outputs_are_counted_as_malformed(tmp_path, monkeypatch, mrrml_matrix):
     with StandIn("garbage") as server:
-        backend = OpenAIBackend(mrrml_matrix, 0, _client(server.url, monkeypatch), concurrency=2)
+        backend = OpenAIBackend(mrrml_matrix, 0, _client(server.base_url, monkeypatch), concurrency=2)
         s = run_synthesis(mrrml_matrix, backend, SynthSettings(n=6, backend="openai"), tmp_path).summary
     assert s["kept"] == 0 and s["dropped"] == 6 and s["pending"] == 0
     assert list(s["drops_by_reason"]) == ["backend: malformed: not JSON (Expecting value)"]
@@ -170,14 +125,14 @@ def test_garbage_server_outputs_are_counted_as_malformed(tmp_path, monkeypatch, 
 def test_server_dying_mid_run_leaves_work_to_retry(tmp_path, monkeypatch, mrrml_matrix):
     settings = SynthSettings(n=12, backend="openai")
     with StandIn("dying", die_after=5) as server:
-        backend = OpenAIBackend(mrrml_matrix, 0, _client(server.url, monkeypatch, timeout=0.5), concurrency=1)
+        backend = OpenAIBackend(mrrml_matrix, 0, _client(server.base_url, monkeypatch, timeout=0.5), concurrency=1)
         first = run_synthesis(mrrml_matrix, backend, settings, tmp_path).summary
     assert first["kept"] == 5 and first["pending"] == 7
     assert sum(first["backend_failures_this_session"].values()) == 7
     with StandIn("good") as revived:  # the server comes back (at a new port; these settings hold no base_url)
-        client = _client(revived.url, monkeypatch)
+        client = _client(revived.base_url, monkeypatch)
         second = run_synthesis(mrrml_matrix, OpenAIBackend(mrrml_matrix, 0, client), settings, tmp_path).summary
-    assert second["kept"] == 12 and second["pending"] == 0 and len(revived.requests) == 7
+    assert second["kept"] == 12 and second["pending"] == 0 and revived.requests == 7
 
 
 def test_transformers_backend_with_tiny_qwen3(tmp_path, tiny_qwen3_dir, mrrml_matrix):
@@ -199,7 +154,7 @@ def test_cli_openai_backend_with_llm_filter(tmp_path, monkeypatch):
 
     monkeypatch.setenv("MRRML_TEST_KEY", SECRET)
     with StandIn("good") as server:
-        rc = main(["synth", "--matrix", "standards/mr-rml.yaml", "--backend", "openai", "--base-url", server.url,
+        rc = main(["synth", "--matrix", "standards/mr-rml.yaml", "--backend", "openai", "--base-url", server.base_url,
                    "--model", "stand-in", "--api-key-env", "MRRML_TEST_KEY", "--n", "6", "--concurrency", "2",
                    "--filter", "llm", "--out", str(tmp_path), "--quiet"])
     assert rc == 0
