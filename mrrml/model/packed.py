@@ -256,7 +256,7 @@ def _answer_pass(model: Any, cache: Any, answers: Sequence[Sequence[int]], owner
     return out.last_hidden_state[rows, last]
 
 
-def _plain_embed(model: Any, batch: dict[str, torch.Tensor], prune: bool) -> torch.Tensor:
+def padded_embed(model: Any, batch: dict[str, torch.Tensor], prune: bool = True) -> torch.Tensor:
     """``z`` of padded rows (one answer per row); with ``prune`` the last layer computes only the answer's
     last token and, for the anchor, the prompt's last token."""
     pooled = [batch["answer_index"], batch["prompt_index"]] if model.anchor else [batch["answer_index"]]
@@ -290,7 +290,7 @@ def packed_raw_scores(model: Any, examples: Sequence[EncodedExample], batch_size
         sub = [examples[i] for i in members]
         if all(len(g) == 1 for g in batch_groups):
             batch = {k: v.to(device) for k, v in pad_batch(sub, pad_id, "right").items()}
-            z = _plain_embed(model, batch, prune_last_layer)
+            z = padded_embed(model, batch, prune_last_layer)
         else:
             local = {i: n for n, i in enumerate(members)}
             groups = [[local[i] for i in g] for g in batch_groups]

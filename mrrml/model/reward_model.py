@@ -32,8 +32,7 @@ from .backbone import (BackboneConfig, apply_training_settings, hidden_size, loa
                        load_tokenizer, resolve_source, source_dir)
 from .builtins import TINY_QWEN3
 from .heads import RewardHeads
-from .last_layer import prune_last_layer
-from .packed import packed_raw_scores, use_packing
+from .packed import packed_raw_scores, padded_embed, use_packing
 from .pooling import backbone_hidden, pool_answer_and_anchor
 
 FORMAT_VERSION = 1
@@ -170,9 +169,7 @@ class RewardModel(nn.Module):
                         rows = order[start:start + batch_size]
                         batch = pad_batch([examples[i] for i in rows], self.tokenizer.pad_token_id, "right")
                         batch = {k: v.to(self.device) for k, v in batch.items()}
-                        pooled = torch.stack([batch["answer_index"], batch["prompt_index"]], dim=1)
-                        with prune_last_layer(self.backbone, pooled):
-                            raw[rows] = self(**batch).float().cpu()
+                        raw[rows] = self.heads(padded_embed(self, batch)).float().cpu()
         finally:
             self.train(was_training)
         normalized = self.normalize(raw)
