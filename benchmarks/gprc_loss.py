@@ -184,8 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = [bench_case(K, H, D, device, args.repeats, args.warmup, memory=not on_cpu or args.mmap_child)
              for K, H, D in args.cases]
     if on_cpu and not args.mmap_child:
-        child_argv = [a for a in (argv if argv is not None else sys.argv[1:])]
-        for row, child in zip(cases, mmap_regime(child_argv)):
+        for row, child in zip(cases, mmap_regime(argv if argv is not None else sys.argv[1:])):
             row["mmap_regime"] = {k: child[k] for k in ("eager_ms", "compiled_ms", "speedup")}
             for key in ("eager_peak_mib", "compiled_peak_mib", "memory_ratio"):
                 row[key] = child[key]

@@ -11,7 +11,7 @@ Two workloads of ``--answers`` (prompt, answer) pairs, prompt and answer lengths
 
 Rows: ``mrrml`` = ``RewardModel.score`` (length-sorted batches; answers sharing a prompt are packed so
 the prompt is encoded once; the last decoder layer computes only the pooled positions),
-``mrrml-noprune`` = the same scoring with last-layer pruning off (``packed_raw_scores(...,
+``mrrml-noprune`` = the same call with last-layer pruning off (``RewardModel.score(...,
 prune_last_layer=False)``; everything else, length buckets included, unchanged), to show that
 optimisation's share, and ``hf`` = what a user writes with transformers: render the chat
 template, append the answer, tokenise a batch with padding, run ``AutoModelForSequenceClassification``
@@ -69,14 +69,9 @@ class MrrmlRow:
         self.prompts, self.answers = workload(cfg["workload"], cfg["answers"], cfg["seq"])
 
     def run(self) -> tuple[float, float]:
-        from mrrml.model.packed import packed_raw_scores
-
         start = clocks()
-        if self.cfg["impl"] == "mrrml":
-            self.model.score(self.prompts, self.answers, batch_size=self.cfg["batch"])
-        else:   # what score() does, with the last layer computed in full
-            examples = [self.model.encoder.encode(p, a) for p, a in zip(self.prompts, self.answers)]
-            self.model.normalize(packed_raw_scores(self.model, examples, self.cfg["batch"], prune_last_layer=False))
+        self.model.score(self.prompts, self.answers, batch_size=self.cfg["batch"],
+                         prune_last_layer=self.cfg["impl"] == "mrrml")
         end = clocks()
         return end[0] - start[0], end[1] - start[1]
 

@@ -200,3 +200,13 @@ def hidden_size(model: torch.nn.Module) -> int:
 def source_dir(cfg: BackboneConfig) -> Path | None:
     """The local checkpoint directory a builtin was materialised into (None for other sources)."""
     return Path(resolve_source(cfg)[0]) if cfg.is_builtin else None
+
+
+def attention_implementation(model: Any) -> str:
+    """The attention implementation a loaded backbone runs with (``config._attn_implementation``).
+
+    Packing and last-layer pruning both depend on it: each works only with kernels that take an
+    arbitrary 4-D mask."""
+    config = getattr(model, "config", None)
+    name = getattr(config, "_attn_implementation", None) or getattr(config, "attn_implementation", None)
+    return str(name) if name else "eager"

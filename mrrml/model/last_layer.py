@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from ..errors import MrrmlError
+from .backbone import attention_implementation
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +64,6 @@ def base_transformer(backbone: nn.Module) -> nn.Module:
     return model
 
 
-def _attention_implementation(model: nn.Module) -> str:
-    config = getattr(model, "config", None)
-    name = getattr(config, "_attn_implementation", None) or getattr(config, "attn_implementation", None)
-    return str(name) if name else "eager"
-
-
 def _last_layer(model: nn.Module) -> nn.Module | None:
     layers = getattr(model, "layers", None)
     if not isinstance(layers, nn.ModuleList) or len(layers) == 0:
@@ -86,7 +81,7 @@ def pruning_unsupported_reason(backbone: nn.Module) -> str | None:
     name = type(layer).__name__
     if name not in SUPPORTED_LAYERS:
         return f"decoder layer {name} is not one of {list(SUPPORTED_LAYERS)}, so last-layer pruning is off"
-    impl = _attention_implementation(model)
+    impl = attention_implementation(model)
     if impl not in SUPPORTED_ATTENTION:
         return (f"attention implementation {impl!r} is not one of {list(SUPPORTED_ATTENTION)} (its masks cannot be "
                 "cut to the selected query rows), so last-layer pruning is off")
@@ -172,8 +167,8 @@ def _uninstall(layer: nn.Module) -> None:
         entry = _installed[id(layer)]
         entry[1] -= 1
         if entry[1] == 0:
+            del layer.forward          # first: a wrapped forward must never be seen unregistered
             del _installed[id(layer)]
-            del layer.forward
 
 
 def _rotate_half(x: torch.Tensor) -> torch.Tensor:
@@ -241,7 +236,7 @@ def pruned_layer_forward(layer: nn.Module, positions: torch.Tensor, hidden_state
     if bool(((positions < 0) | (positions >= length)).any()):
         raise LastLayerError(f"positions {positions.tolist()} fall outside a sequence of {length} tokens")
     attn = layer.self_attn
-    implementation = _attention_implementation(attn)
+    implementation = attention_implementation(attn)
     head_dim = attn.head_dim
 
     normed = layer.input_layernorm(hidden_states)

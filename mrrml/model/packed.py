@@ -37,6 +37,7 @@ from ..data.packing import (PackingError, block_attention_mask, examples_from_ba
                             pack_examples, packed_length)
 from ..errors import ConfigError
 from . import last_layer
+from .backbone import attention_implementation
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +49,6 @@ _warned: set[int] = set()
 ANSWER_BUCKET_FILL = 0.75
 # transformers 5 renamed ``past_key_values`` (argument and output field) to ``cache``.
 _CACHE_KEY = "cache" if int(transformers.__version__.split(".")[0]) >= 5 else "past_key_values"
-
-
-def attention_implementation(backbone: nn.Module) -> str:
-    """The attention implementation the backbone runs with (``config._attn_implementation``)."""
-    config = getattr(backbone, "config", None)
-    name = getattr(config, "_attn_implementation", None) or getattr(config, "attn_implementation", None)
-    return str(name) if name else "eager"
 
 
 def packing_unsupported_reason(backbone: nn.Module) -> str | None:

@@ -142,13 +142,16 @@ class RewardModel(nn.Module):
         return self.normalize(scores) @ weights
 
     def score(self, prompts: Sequence[Prompt], answers: Sequence[str], scenario: str | None = None,
-              discipline: str | None = None, batch_size: int = 16, packing: bool = True) -> ScoreResult:
+              discipline: str | None = None, batch_size: int = 16, packing: bool = True,
+              prune_last_layer: bool = True) -> ScoreResult:
         """Score N (prompt, answer) pairs; batches are length-sorted to waste little padding.
 
         With ``packing`` (and an attention implementation that takes a block mask) answers that share a
         prompt (RL groups, best-of-N) are scored together: the prompt runs once and its key/value cache
         serves every answer (:mod:`mrrml.model.packed`); otherwise, or as the logged fallback, one row
-        per answer. Scores are the same either way.
+        per answer. Scores are the same either way. ``prune_last_layer`` (where the architecture allows)
+        runs the last decoder layer only at the pooled positions (:mod:`mrrml.model.last_layer`); it too
+        leaves the scores unchanged.
         """
         if len(prompts) != len(answers):
             raise ConfigError(f"score: {len(prompts)} prompts but {len(answers)} answers")
@@ -163,13 +166,13 @@ class RewardModel(nn.Module):
         try:
             with torch.inference_mode():
                 if packing and use_packing(self.backbone):
-                    raw = packed_raw_scores(self, examples, batch_size)
+                    raw = packed_raw_scores(self, examples, batch_size, prune_last_layer=prune_last_layer)
                 else:
                     for start in range(0, len(order), batch_size):
                         rows = order[start:start + batch_size]
                         batch = pad_batch([examples[i] for i in rows], self.tokenizer.pad_token_id, "right")
                         batch = {k: v.to(self.device) for k, v in batch.items()}
-                        raw[rows] = self.heads(padded_embed(self, batch)).float().cpu()
+                        raw[rows] = self.heads(padded_embed(self, batch, prune_last_layer)).float().cpu()
         finally:
             self.train(was_training)
         normalized = self.normalize(raw)
