@@ -8,15 +8,18 @@ same way.
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import torch
 
 from ..errors import ConfigError, ModelLoadError
 from .builtins import BUILTIN_PREFIX, TINY_QWEN3, materialize_builtin, tiny_settings
+
+log = logging.getLogger(__name__)
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 _QUANTIZATIONS = (None, "4bit", "8bit")
@@ -210,3 +213,22 @@ def attention_implementation(model: Any) -> str:
     config = getattr(model, "config", None)
     name = getattr(config, "_attn_implementation", None) or getattr(config, "attn_implementation", None)
     return str(name) if name else "eager"
+
+
+_declined: set[tuple[int, str]] = set()
+
+
+def optional_speedup(backbone: Any, requested: bool, why_not: Callable[[Any], str | None]) -> bool:
+    """Whether an optional optimisation (packing, last-layer pruning) runs on ``backbone``.
+
+    ``why_not(backbone)`` gives the reason it cannot (None when it can). A declined request is logged
+    once per backbone and reason, so a scoring loop does not repeat the warning on every call."""
+    if not requested:
+        return False
+    reason = why_not(backbone)
+    if reason is None:
+        return True
+    if (id(backbone), reason) not in _declined:
+        _declined.add((id(backbone), reason))
+        log.warning("mrrml: %s", reason)
+    return False

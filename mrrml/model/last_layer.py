@@ -29,7 +29,6 @@ for any thread that did not enter the context (a server scoring on several threa
 """
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 from contextlib import contextmanager
@@ -39,14 +38,12 @@ import torch
 from torch import nn
 
 from ..errors import MrrmlError
-from .backbone import attention_implementation
+from .backbone import attention_implementation, optional_speedup
 
-log = logging.getLogger(__name__)
 
 SUPPORTED_ATTENTION = ("sdpa", "eager")
 SUPPORTED_LAYERS = ("Qwen3DecoderLayer", "Qwen2DecoderLayer", "LlamaDecoderLayer")
 
-_warned: set[tuple[int, str]] = set()
 _local = threading.local()              # .positions: dict[id(layer), LongTensor [B, S]]
 _install_lock = threading.Lock()
 _installed: dict[int, list[Any]] = {}   # id(layer) -> [layer, users]
@@ -95,15 +92,7 @@ def pruning_unsupported_reason(backbone: nn.Module) -> str | None:
 
 def use_pruning(backbone: nn.Module, requested: bool = True) -> bool:
     """Whether to prune; logs the reason (once per backbone and reason) when requested but unsupported."""
-    if not requested:
-        return False
-    reason = pruning_unsupported_reason(backbone)
-    if reason is None:
-        return True
-    if (id(backbone), reason) not in _warned:
-        _warned.add((id(backbone), reason))
-        log.warning("mrrml: %s", reason)
-    return False
+    return optional_speedup(backbone, requested, pruning_unsupported_reason)
 
 
 @contextmanager

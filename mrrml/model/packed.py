@@ -25,7 +25,6 @@ output projection and MLP (``prune_last_layer=False`` turns that off).
 from __future__ import annotations
 
 import copy
-import logging
 from typing import Any, Literal, Sequence
 
 import torch
@@ -37,13 +36,11 @@ from ..data.packing import (PackingError, block_attention_mask, examples_from_ba
                             pack_examples, packed_length)
 from ..errors import ConfigError
 from . import last_layer
-from .backbone import attention_implementation
+from .backbone import attention_implementation, optional_speedup
 
-log = logging.getLogger(__name__)
 
 # Attention implementations that accept an arbitrary 4-D mask, and the mask format each one reads.
 MASK_FORMATS: dict[str, str] = {"sdpa": "bool", "eager": "additive"}
-_warned: set[int] = set()
 # Answers scored on a shared prompt's cache run in length buckets whose rows are at least this fraction
 # of the bucket's longest (see length_buckets).
 ANSWER_BUCKET_FILL = 0.75
@@ -64,16 +61,8 @@ def packing_unsupported_reason(backbone: nn.Module) -> str | None:
 
 
 def use_packing(backbone: nn.Module, requested: bool = True) -> bool:
-    """Whether to pack; logs the reason (once per backbone) when packing was requested but cannot run."""
-    if not requested:
-        return False
-    reason = packing_unsupported_reason(backbone)
-    if reason is None:
-        return True
-    if id(backbone) not in _warned:
-        _warned.add(id(backbone))
-        log.warning("mrrml: %s", reason)
-    return False
+    """Whether to pack; logs the reason (once per backbone and reason) when packing was requested but cannot run."""
+    return optional_speedup(backbone, requested, packing_unsupported_reason)
 
 
 def attention_mask_4d(segment_ids: torch.Tensor, implementation: str, dtype: torch.dtype) -> torch.Tensor:

@@ -198,7 +198,7 @@ def test_unsupported_backbones_run_the_full_layer_and_log_why(caplog):
         with torch.inference_mode():
             full = backbone(input_ids=ids).last_hidden_state
             caplog.clear()
-            with caplog.at_level(logging.WARNING, logger="mrrml.model.last_layer"):
+            with caplog.at_level(logging.WARNING, logger="mrrml.model"):
                 with prune_last_layer(backbone, positions) as on:
                     same = backbone(input_ids=ids).last_hidden_state
                 with prune_last_layer(backbone, positions):   # logged once per backbone
@@ -215,7 +215,7 @@ def test_attention_without_cuttable_masks_is_declined(models, caplog):
     config._attn_implementation = "flash_attention_2"
     try:
         assert "'flash_attention_2' is not one of" in pruning_unsupported_reason(backbone)
-        with caplog.at_level(logging.WARNING, logger="mrrml.model.last_layer"):
+        with caplog.at_level(logging.WARNING, logger="mrrml.model"):
             assert not use_pruning(backbone)
         assert "flash_attention_2" in caplog.text
     finally:
