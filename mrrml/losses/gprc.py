@@ -13,8 +13,14 @@ Why it is written the way it is:
   ``[K, D]`` tensors. Its backward is linear in ``z`` row by row, so compiled it is one pass that
   reads each ``z`` and writes its gradient, plus the ``∂W`` matmuls; generic autograd would keep and
   re-read ``v``, ``w`` and their products instead.
-* Under compilation the ``D``-wide head products are written as broadcast reductions (D ≤ a few
-  dozen), which Inductor fuses into those passes; eagerly they are plain matmuls. Same values.
+* Under compilation the ``D``-wide head products are written as broadcast reductions, which
+  Inductor fuses into those passes; eagerly they are plain matmuls. Same values. Inductor is also
+  told to unroll reductions of fewer than :data:`UNROLL_HEADS_BELOW` elements (its default stops
+  below 8): the backward's sums over the ``D`` heads then become pointwise code, and the gradients
+  of all four embeddings come out of one loop that reads each ``z`` once and writes nothing else
+  of size ``[K, P]``. Left as reductions, they were materialised as four ``[K, P]`` buffers and
+  combined in a second loop (2.0× eager at K 4096, H 1024, D 8; unrolled, 3.4× and 0.44× the peak
+  memory: ``benchmarks/gprc_loss.py``). More heads than that still compile, just unfused.
 * The head a triplet is about is picked with a one-hot product, not ``gather``: the scatter in
   gather's backward was miscompiled by Inductor (torch 2.13, CPU) into wrong gradients once the
   scores of good, medium and poor were separate tensors; ``tests/losses/test_gprc_compiled.py``
@@ -269,14 +275,23 @@ def gprc_loss_reference(z_good: Tensor, z_medium: Tensor, z_poor: Tensor, W: Ten
                 z_neutral, has_neutral, config)
 
 
+UNROLL_HEADS_BELOW = 65
+"""Inductor's ``unroll_reductions_threshold`` for the compiled loss: sums over up to 64 heads fuse."""
+
 _compiled_core: Callable[..., tuple[Tensor, ...]] | None = None
+
+
+def compile_core() -> Callable[..., tuple[Tensor, ...]]:
+    """A fresh ``torch.compile`` of the loss core, with the settings :func:`gprc_loss` uses."""
+    return torch.compile(_gprc_core, fullgraph=True, dynamic=True,
+                         options={"unroll_reductions_threshold": UNROLL_HEADS_BELOW})
 
 
 def _get_compiled_core() -> Callable[..., tuple[Tensor, ...]]:
     """Compile :func:`_gprc_core` on first use (importing this module stays cheap) and cache it."""
     global _compiled_core
     if _compiled_core is None:
-        _compiled_core = torch.compile(_gprc_core, fullgraph=True, dynamic=True)
+        _compiled_core = compile_core()
     return _compiled_core
 
 

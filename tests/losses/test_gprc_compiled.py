@@ -38,6 +38,18 @@ def test_compiled_matches_eager_in_value_and_gradient(neutral):
         torch.testing.assert_close(compiled_grads[name], grad, rtol=1e-5, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}")
 
 
+@pytest.mark.parametrize("heads", [8, gprc.UNROLL_HEADS_BELOW + 5], ids=["8-heads", "above-unroll-limit"])
+def test_compiled_matches_eager_for_many_heads(heads):
+    """The head sums are unrolled into pointwise code below UNROLL_HEADS_BELOW heads and stay
+    reductions above it; both lowerings must give the reference's values and gradients."""
+    batch = make_batch(19, 40, heads, seed=5)
+    eager_values, eager_grads = values_and_grads(gprc_loss_reference, batch)
+    compiled_values, compiled_grads = values_and_grads(gprc_loss, batch)
+    torch.testing.assert_close(compiled_values["loss"], eager_values["loss"], rtol=1e-5, atol=1e-6)
+    for name, grad in eager_grads.items():
+        torch.testing.assert_close(compiled_grads[name], grad, rtol=1e-5, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}")
+
+
 @pytest.mark.parametrize("config", [CFG, GPRCConfig(axis=0, perp=0, ortho=0, neutral=0, center=0)],
                          ids=["all-terms", "rank-only"])
 def test_compiled_matches_eager_when_no_row_has_a_neutral_rewrite(config):
@@ -57,7 +69,7 @@ def test_compiled_matches_eager_when_no_row_has_a_neutral_rewrite(config):
 def test_fresh_compilation_is_right_whatever_shape_comes_first(first_shape):
     """Regression: an earlier formulation compiled to wrong gradients or right ones depending only on
     the (K, P) of the first call. Compile afresh from each first shape, then check later shapes."""
-    core = torch.compile(gprc._gprc_core, fullgraph=True, dynamic=True)
+    core = gprc.compile_core()
     rank_only = GPRCConfig(axis=0, perp=0, ortho=0, neutral=0, center=0)
     for (K, P), config, no_neutral_rows in ((first_shape, CFG, False), ((6, 32), rank_only, True),
                                              ((37, 45), CFG, False)):
