@@ -31,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--matrix", default="healthbench", help="shipped matrix name or YAML path")
     p.add_argument("--n", type=int, default=3000, help="triplets to synthesize (10%% val, 10%% test by prompt)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=float, default=4.0, help="training epochs (fractions allowed); instruction following is learnt only after "
+    p.add_argument("--epochs", type=float, default=4.0,
+                   help="training epochs (fractions allowed); instruction following is learnt only after "
                         "~460-680 steps, so 2 epochs (~600 steps) were not always enough")
     p.add_argument("--batch-size", type=int, default=8, help="triplets per step")
     p.add_argument("--hidden", type=int, default=96,

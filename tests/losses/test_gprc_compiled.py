@@ -25,29 +25,30 @@ def values_and_grads(fn, batch, config=CFG) -> tuple[dict[str, torch.Tensor], di
     return values, {k: t.grad.clone() for k, t in leaves.items()}
 
 
-@pytest.mark.parametrize("neutral", [True, False], ids=["with-neutral", "no-neutral"])
-def test_compiled_matches_eager_in_value_and_gradient(neutral):
-    batch = make_batch(37, 45, 5, seed=11, neutral=neutral)   # P not a multiple of the SIMD width
+def assert_compiled_matches_reference(batch) -> None:
+    """Every term and every gradient of the compiled loss equals the eager reference's (fp32, tight)."""
     eager_values, eager_grads = values_and_grads(gprc_loss_reference, batch)
     compiled_values, compiled_grads = values_and_grads(gprc_loss, batch)
     assert set(compiled_values) == {"loss", *TERMS}
     for name, value in eager_values.items():
-        torch.testing.assert_close(compiled_values[name], value, rtol=1e-5, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}")
+        torch.testing.assert_close(compiled_values[name], value, rtol=1e-5, atol=1e-6,
+                                   msg=lambda m, name=name: f"{name}: {m}")
     for name, grad in eager_grads.items():
         assert torch.isfinite(grad).all(), name
-        torch.testing.assert_close(compiled_grads[name], grad, rtol=1e-5, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}")
+        torch.testing.assert_close(compiled_grads[name], grad, rtol=1e-5, atol=1e-6,
+                                   msg=lambda m, name=name: f"{name}: {m}")
+
+
+@pytest.mark.parametrize("neutral", [True, False], ids=["with-neutral", "no-neutral"])
+def test_compiled_matches_eager_in_value_and_gradient(neutral):
+    assert_compiled_matches_reference(make_batch(37, 45, 5, seed=11, neutral=neutral))  # P not a multiple of the SIMD width
 
 
 @pytest.mark.parametrize("heads", [8, gprc.UNROLL_HEADS_BELOW + 5], ids=["8-heads", "above-unroll-limit"])
 def test_compiled_matches_eager_for_many_heads(heads):
     """The head sums are unrolled into pointwise code below UNROLL_HEADS_BELOW heads and stay
     reductions above it; both lowerings must give the reference's values and gradients."""
-    batch = make_batch(19, 40, heads, seed=5)
-    eager_values, eager_grads = values_and_grads(gprc_loss_reference, batch)
-    compiled_values, compiled_grads = values_and_grads(gprc_loss, batch)
-    torch.testing.assert_close(compiled_values["loss"], eager_values["loss"], rtol=1e-5, atol=1e-6)
-    for name, grad in eager_grads.items():
-        torch.testing.assert_close(compiled_grads[name], grad, rtol=1e-5, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}")
+    assert_compiled_matches_reference(make_batch(19, 40, heads, seed=5))
 
 
 @pytest.mark.parametrize("config", [CFG, GPRCConfig(axis=0, perp=0, ortho=0, neutral=0, center=0)],
