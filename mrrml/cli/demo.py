@@ -45,9 +45,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=False,
                    help="keep the random token embeddings fixed (faster, but instruction following, which "
                         "needs the format tokens, then stays near chance)")
-    p.add_argument("--packing", action=argparse.BooleanOptionalAction, default=False,
-                   help="prompt-shared packing in training (one sequence per prompt); off by default here: "
-                        "at this width attention over the packed sequence outweighs the prompt it saves")
     p.add_argument("--compile", action="store_true",
                    help="run the GPRC loss under torch.compile (at hidden 64 the loss is a tiny share of a step, "
                         "so the ~15 s compilation does not pay for itself; it does for real backbones)")
@@ -92,8 +89,7 @@ def train(out: Path, data: Path, args: argparse.Namespace, gprc: Any, label: str
         num_attention_heads=heads, num_key_value_heads=max(1, heads // 2), head_dim=args.head_dim))
     module = RewardModelModule(backbone=backbone, matrix=args.matrix, gprc=gprc, lr=args.lr, head_lr=args.lr,
                                warmup=0.05, compile_loss=args.compile, max_prompt_tokens=256,
-                               max_answer_tokens=args.max_answer_tokens, freeze_embeddings=args.freeze_embeddings,
-                               packing=args.packing)
+                               max_answer_tokens=args.max_answer_tokens, freeze_embeddings=args.freeze_embeddings)
     datamodule = RewardDataModule(train=[DataSource(str(data / "train.jsonl"))], val=[DataSource(str(data / "val.jsonl"))],
                                   test=[DataSource(str(data / "test.jsonl"))], matrix=args.matrix,
                                   batch_size=args.batch_size, eval_batch_size=32, seed=args.seed)

@@ -25,7 +25,7 @@ output projection and MLP (``prune_last_layer=False`` turns that off).
 from __future__ import annotations
 
 import copy
-from typing import Any, Literal, Sequence
+from typing import Any, Literal, Sequence, Union
 
 import torch
 import transformers
@@ -107,18 +107,74 @@ def packed_embed(model: Any, packed: dict[str, torch.Tensor]) -> torch.Tensor:
     return answer - model.heads.project(hidden[rows, packed["prompt_index"].to(hidden.device)])
 
 
-def embed_batch(model: Any, batch: dict[str, torch.Tensor], packing: bool = True) -> torch.Tensor:
+Packing = Union[bool, Literal["auto"]]
+PACKING_CHOICES: tuple[Packing, ...] = (True, False, "auto")
+_PACKING_COSTS_MORE = ("prompt-shared packing is estimated to cost more than one row per answer for this "
+                       "backbone and these lengths (attention over a packed row is dense over all of it, and "
+                       "here that outweighs encoding the prompt once), so such batches run unpacked; "
+                       "packing=True forces it")
+
+
+def layer_costs(config: Any) -> tuple[int, int] | None:
+    """Multiply-adds of one decoder layer: ``(per token, per attended query-key pair)``, from the
+    config's sizes (q/k/v/o projections and a gated MLP; QKᵀ and AV). None when a size is missing."""
+    hidden = getattr(config, "hidden_size", None)
+    mlp = getattr(config, "intermediate_size", None)
+    heads = getattr(config, "num_attention_heads", None)
+    if not (isinstance(hidden, int) and isinstance(mlp, int) and isinstance(heads, int)) or heads < 1:
+        return None
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    head_dim = getattr(config, "head_dim", None) or hidden // heads
+    q_width, kv_width = heads * head_dim, kv_heads * head_dim
+    per_token = 2 * hidden * q_width + 2 * hidden * kv_width + 3 * hidden * mlp
+    return per_token, 2 * q_width
+
+
+def packing_saves_work(backbone: nn.Module, examples: Sequence[EncodedExample],
+                       groups: Sequence[Sequence[int]]) -> bool:
+    """Whether packed rows cost fewer multiply-adds than one padded row per answer.
+
+    Both layouts are padded to their longest row, and both run their attention densely over every
+    row (a block mask or a padding mask is applied, not skipped), so each costs
+    ``rows · (T·per_token + T²·per_pair)``. Packing saves the repeated prompts' per-token work and
+    pays a longer T. A wide model with short answers wins (hidden 512, 256-token prompts and answers:
+    predicted 1.25×, measured 1.22×); a narrow one with long answers loses (hidden 96, 200-token
+    prompts, 420-token answers, the demo: predicted 0.48×, measured 0.51×). Unknown sizes: pack.
+    """
+    costs = layer_costs(getattr(backbone, "config", None))
+    if costs is None:
+        return True
+    per_token, per_pair = costs
+
+    def work(lengths: list[int]) -> int:
+        longest = max(lengths)
+        return len(lengths) * (longest * per_token + longest * longest * per_pair)
+
+    return work([packed_length(examples, g) for g in groups]) < work([len(e.input_ids) for e in examples])
+
+
+def check_packing(packing: Any) -> Packing:
+    """``packing`` if it is one of True, False, "auto"; else a ConfigError naming the choices."""
+    if isinstance(packing, bool) or packing == "auto":
+        return packing
+    raise ConfigError(f"packing: expected true, false or 'auto', got {packing!r}")
+
+
+def embed_batch(model: Any, batch: dict[str, torch.Tensor], packing: Packing = True) -> torch.Tensor:
     """``z`` of a collated (padded, one row per answer) batch; rows sharing a prompt are re-packed.
 
     The result has the batch's row order, so index maps built for the unpacked batch (good/poor/...
     rows of the training collate) index it unchanged. Falls back to the batch as it is (logging why)
     when the backbone's attention cannot take the block mask, and keeps it as it is when no two rows
-    share a prompt (nothing to save; the plain causal path is faster than a block mask).
+    share a prompt (nothing to save; the plain causal path is faster than a block mask). With
+    ``packing="auto"`` a batch is packed only where :func:`packing_saves_work` says it pays.
     """
-    if use_packing(model.backbone, packing):
+    if use_packing(model.backbone, check_packing(packing) is not False):
         examples = examples_from_batch(batch)
         groups = group_by_prompt(examples)
-        if len(groups) < len(examples):
+        if len(groups) < len(examples) and (packing is True or optional_speedup(
+                model.backbone, True,
+                lambda backbone: None if packing_saves_work(backbone, examples, groups) else _PACKING_COSTS_MORE)):
             packed = pack_examples(examples, model.tokenizer.pad_token_id, "right", groups=groups)
             return packed_embed(model, {k: v.to(batch["input_ids"].device) for k, v in packed.items()})
     return model.embed(batch["input_ids"], batch["attention_mask"], batch["prompt_index"], batch["answer_index"],

@@ -27,7 +27,7 @@ from ..data.datamodule import resolve_matrix
 from ..errors import ConfigError, TrainingError
 from ..losses.gprc import GPRCConfig, gprc_loss, rated_loss
 from ..model.backbone import BackboneConfig
-from ..model.packed import embed_batch
+from ..model.packed import Packing, check_packing, embed_batch
 from .metrics import ScoreMoments, TripletMetrics
 
 
@@ -67,7 +67,10 @@ class RewardModelModule(pl.LightningModule):
         packing: run the answers of each prompt as ONE packed sequence (prompt encoded once, block
             attention mask, positions restarting after the prompt; :mod:`mrrml.model.packed`). Same
             scores and gradients as one row per answer; used where the attention implementation takes
-            a block mask (sdpa, eager), otherwise rows stay unpacked and the log says why.
+            a block mask (sdpa, eager), otherwise rows stay unpacked and the log says why. ``"auto"``
+            (the default) packs a batch only where that is estimated to cost fewer multiply-adds
+            (:func:`~mrrml.model.packed.packing_saves_work`: wide backbones, yes; a hidden-96 toy
+            with long answers, no); ``true`` always packs, ``false`` never.
     """
 
     def __init__(self, backbone: BackboneConfig, matrix: str = "healthbench", projection_dim: int | None = None,
@@ -75,7 +78,7 @@ class RewardModelModule(pl.LightningModule):
                  lr: float = 1e-4, head_lr: float | None = None, weight_decay: float = 0.01,
                  warmup: float = 0.05, min_lr_ratio: float = 0.1, compile_loss: bool = True,
                  max_prompt_tokens: int = 1024, max_answer_tokens: int = 512, freeze_embeddings: bool = False,
-                 lazy_build: bool = False, packing: bool = True):
+                 lazy_build: bool = False, packing: Packing = "auto"):
         super().__init__()
         if isinstance(backbone, dict):
             backbone = BackboneConfig.from_dict(backbone)
@@ -93,7 +96,7 @@ class RewardModelModule(pl.LightningModule):
         self.weight_decay, self.warmup, self.min_lr_ratio = weight_decay, warmup, min_lr_ratio
         self.max_prompt_tokens, self.max_answer_tokens = max_prompt_tokens, max_answer_tokens
         self.freeze_embeddings = freeze_embeddings
-        self.packing = packing
+        self.packing = check_packing(packing)
         # bitsandbytes layers do not compile; the loss region is tiny, eager costs little there.
         self.compile_loss = compile_loss and backbone.quantization is None
         # Plain values only, so Lightning checkpoints load with torch.load(weights_only=True).

@@ -121,3 +121,70 @@ def test_fallback_scores_unpacked_and_logs_once(tiny_qwen3_dir, perf_matrix, con
     assert sum("packing is off" in m for m in messages) == 1
     assert sum("last-layer pruning is off" in m for m in messages) == 1
     assert len(messages) == 2
+
+
+def test_layer_costs_count_projections_mlp_and_attention():
+    from transformers import Qwen3Config
+
+    from mrrml.model.packed import layer_costs
+
+    config = Qwen3Config(hidden_size=512, intermediate_size=1536, num_attention_heads=8, num_key_value_heads=4,
+                         head_dim=64)
+    # q and o: 512x512 each; k and v: 512x256 each; gated MLP: 3 x 512x1536. QK^T + AV: 2 x 8 heads x 64.
+    assert layer_costs(config) == (2 * 512 * 512 + 2 * 512 * 256 + 3 * 512 * 1536, 2 * 512)
+    assert layer_costs(SimpleNamespace(hidden_size=512)) is None   # sizes unknown: no estimate
+
+
+def _triplet_examples(prompt_tokens: int, answer_tokens: int, answers: int = 3):
+    """Encoded examples of one prompt and ``answers`` answers (token ids are irrelevant to the estimate)."""
+    from mrrml.data.collate import EncodedExample
+
+    return [EncodedExample(list(range(prompt_tokens + answer_tokens)), prompt_tokens - 1,
+                           prompt_tokens + answer_tokens - 1) for _ in range(answers)]
+
+
+def test_packing_pays_for_wide_models_and_short_answers_only():
+    from mrrml.model.packed import packing_saves_work
+
+    def backbone(hidden, mlp, heads, kv_heads, head_dim):
+        return SimpleNamespace(config=SimpleNamespace(hidden_size=hidden, intermediate_size=mlp,
+                                                      num_attention_heads=heads, num_key_value_heads=kv_heads,
+                                                      head_dim=head_dim))
+
+    wide, narrow = backbone(512, 1536, 8, 4, 64), backbone(96, 192, 3, 1, 32)
+    short, long = _triplet_examples(256, 256, 2), _triplet_examples(200, 420, 4)
+    assert packing_saves_work(wide, short, [[0, 1]])          # the training benchmark's shape: packs
+    assert not packing_saves_work(narrow, long, [[0, 1, 2, 3]])   # the demo's shape: one row per answer
+    assert packing_saves_work(SimpleNamespace(config=None), long, [[0, 1, 2, 3]])   # unknown sizes: pack
+
+
+def test_auto_packing_packs_short_answers_and_declines_long_ones_once(sdpa_model, conversations, caplog):
+    """``packing="auto"`` on the tiny test backbone (hidden 64): the short conversations are packed (2 rows
+    for 2 prompts); four ~400-token answers to one short prompt run one row per answer, the log says why
+    once, and z is the same as unpacked either way."""
+    rows: list[int] = []
+    hook = sdpa_model.backbone.get_input_embeddings().register_forward_hook(
+        lambda module, args, output: rows.append(int(args[0].shape[0])))
+    short = [sdpa_model.encoder.encode(p, a) for p, answers in conversations for a in answers]
+    long = [sdpa_model.encoder.encode("Is my foot care enough?", f"Answer {i}: " + "check the feet daily. " * 80)
+            for i in range(4)]
+    try:
+        with torch.no_grad(), caplog.at_level(logging.WARNING, logger="mrrml.model"):
+            for examples, packed_rows in ((short, 2), (long, 4), (long, 4)):
+                batch = pad_batch(examples, sdpa_model.tokenizer.pad_token_id, "right")
+                ref = embed_batch(sdpa_model, batch, packing=False)
+                rows.clear()
+                torch.testing.assert_close(embed_batch(sdpa_model, batch, packing="auto"), ref, **TOL)
+                assert rows == [packed_rows]
+    finally:
+        hook.remove()
+    assert sum("estimated to cost more" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_packing_setting_is_checked():
+    from mrrml.errors import ConfigError
+    from mrrml.model.packed import check_packing
+
+    assert [check_packing(v) for v in (True, False, "auto")] == [True, False, "auto"]
+    with pytest.raises(ConfigError, match="packing: expected true, false or 'auto', got 'yes'"):
+        check_packing("yes")
