@@ -24,15 +24,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR",
-                      str(Path(__file__).resolve().parent.parent / ".cache" / "inductor"))
+try:  # sets the Inductor cache dir before torch is imported
+    from benchmarks._harness import machine as host
+except ImportError:  # run as a script: benchmarks/ is on sys.path
+    from _harness import machine as host  # type: ignore[no-redef]
 
 import torch  # noqa: E402
 
@@ -147,12 +147,8 @@ def mmap_regime(argv: list[str]) -> list[dict]:
 
 
 def machine(device: torch.device) -> dict:
-    info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "python": platform.python_version(), "torch": torch.__version__, "device": str(device)}
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    return info
+    """The host (CPU model, cores, torch threads, versions, GPU name) and the device benchmarked."""
+    return {**host(), "device": str(device)}
 
 
 def parse_case(text: str) -> tuple[int, int, int]:
