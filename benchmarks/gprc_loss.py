@@ -50,8 +50,10 @@ def make_inputs(K: int, P: int, D: int, device: torch.device, seed: int = 0) -> 
 
     has_medium = torch.rand(K, generator=g) < 0.75
     z_medium = torch.randn(K, P, generator=g) * has_medium.unsqueeze(1)
+    # W and b are parameters, as in training (heads.weight / heads.bias): Dynamo keeps their shapes
+    # static, so the compiled graph is the one a training run gets.
     return dict(z_good=leaf(K, P), z_medium=z_medium.to(device).requires_grad_(), z_poor=leaf(K, P),
-                W=leaf(D, P), b=leaf(D), dim_idx=torch.randint(0, D, (K,), generator=g).to(device),
+                W=torch.nn.Parameter(leaf(D, P).detach()), b=torch.nn.Parameter(leaf(D).detach()), dim_idx=torch.randint(0, D, (K,), generator=g).to(device),
                 has_medium=has_medium.to(device), z_neutral=leaf(K, P),
                 has_neutral=(torch.rand(K, generator=g) < 0.5).to(device))
 

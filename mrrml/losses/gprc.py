@@ -19,7 +19,7 @@ Why it is written the way it is:
   below 8): the backward's sums over the ``D`` heads then become pointwise code, and the gradients
   of all four embeddings come out of one loop that reads each ``z`` once and writes nothing else
   of size ``[K, P]``. Left as reductions, they were materialised as four ``[K, P]`` buffers and
-  combined in a second loop (2.0× eager at K 4096, H 1024, D 8; unrolled, 3.0–3.9× and 0.44× the peak
+  combined in a second loop (2.0× eager at K 4096, H 1024, D 8; unrolled, 2.8–3.9× and 0.44× the peak
   memory: ``benchmarks/gprc_loss.py``). More heads than that still compile, just unfused.
 * The head a triplet is about is picked with a one-hot product, not ``gather``: the scatter in
   gather's backward was miscompiled by Inductor (torch 2.13, CPU) into wrong gradients once the
@@ -276,7 +276,12 @@ def gprc_loss_reference(z_good: Tensor, z_medium: Tensor, z_poor: Tensor, W: Ten
 
 
 UNROLL_HEADS_BELOW = 65
-"""Inductor's ``unroll_reductions_threshold`` for the compiled loss: sums over up to 64 heads fuse."""
+"""Inductor's ``unroll_reductions_threshold`` for the compiled loss: sums over up to 64 heads fuse.
+
+It applies to every reduction of a size fixed at compile time. Dynamo keeps parameter shapes static,
+so with ``W = heads.weight`` (an ``nn.Parameter``) the embedding width P is fixed too, and for
+P ≤ 64 (tiny backbones, a small ``projection_dim``) the sums over P unroll as well; the tests
+cover both widths with ``W`` as a parameter."""
 
 _compiled_core: Callable[..., tuple[Tensor, ...]] | None = None
 

@@ -218,11 +218,13 @@ def attention_implementation(model: Any) -> str:
 _declined: set[tuple[int, str]] = set()
 
 
-def optional_speedup(backbone: Any, requested: bool, why_not: Callable[[Any], str | None]) -> bool:
+def optional_speedup(backbone: Any, requested: bool, why_not: Callable[[Any], str | None],
+                     level: int = logging.WARNING) -> bool:
     """Whether an optional optimisation (packing, last-layer pruning) runs on ``backbone``.
 
     ``why_not(backbone)`` gives the reason it cannot (None when it can). A declined request is logged
-    once per backbone and reason, so a scoring loop does not repeat the warning on every call."""
+    once per backbone and reason, so a scoring loop does not repeat the warning on every call; at
+    ``level``: a warning where the user asked for the optimisation, INFO where a default chose it."""
     if not requested:
         return False
     reason = why_not(backbone)
@@ -230,5 +232,5 @@ def optional_speedup(backbone: Any, requested: bool, why_not: Callable[[Any], st
         return True
     if (id(backbone), reason) not in _declined:
         _declined.add((id(backbone), reason))
-        log.warning("mrrml: %s", reason)
+        log.log(level, "mrrml: %s", reason)
     return False

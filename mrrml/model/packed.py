@@ -25,6 +25,7 @@ output projection and MLP (``prune_last_layer=False`` turns that off).
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any, Literal, Sequence, Union
 
 import torch
@@ -60,9 +61,10 @@ def packing_unsupported_reason(backbone: nn.Module) -> str | None:
     return None
 
 
-def use_packing(backbone: nn.Module, requested: bool = True) -> bool:
-    """Whether to pack; logs the reason (once per backbone and reason) when packing was requested but cannot run."""
-    return optional_speedup(backbone, requested, packing_unsupported_reason)
+def use_packing(backbone: nn.Module, requested: bool = True, level: int = logging.WARNING) -> bool:
+    """Whether to pack; logs the reason (once per backbone and reason, at ``level``) when packing was
+    requested but cannot run."""
+    return optional_speedup(backbone, requested, packing_unsupported_reason, level)
 
 
 def attention_mask_4d(segment_ids: torch.Tensor, implementation: str, dtype: torch.dtype) -> torch.Tensor:
@@ -108,7 +110,6 @@ def packed_embed(model: Any, packed: dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 Packing = Union[bool, Literal["auto"]]
-PACKING_CHOICES: tuple[Packing, ...] = (True, False, "auto")
 _PACKING_COSTS_MORE = ("prompt-shared packing is estimated to cost more than one row per answer for this "
                        "backbone and these lengths (attention over a packed row is dense over all of it, and "
                        "here that outweighs encoding the prompt once), so such batches run unpacked; "
@@ -117,7 +118,10 @@ _PACKING_COSTS_MORE = ("prompt-shared packing is estimated to cost more than one
 
 def layer_costs(config: Any) -> tuple[int, int] | None:
     """Multiply-adds of one decoder layer: ``(per token, per attended query-key pair)``, from the
-    config's sizes (q/k/v/o projections and a gated MLP; QKᵀ and AV). None when a size is missing."""
+    config's sizes (q/k/v/o projections and a gated MLP, as in Qwen, Llama and Mistral; QKᵀ and AV).
+    Other MLPs are counted as if gated, which only moves the estimate towards packing. A
+    multimodal config is read through its ``text_config``. None when a size is missing."""
+    config = getattr(config, "text_config", None) or config
     hidden = getattr(config, "hidden_size", None)
     mlp = getattr(config, "intermediate_size", None)
     heads = getattr(config, "num_attention_heads", None)
@@ -137,9 +141,10 @@ def packing_saves_work(backbone: nn.Module, examples: Sequence[EncodedExample],
     Both layouts are padded to their longest row, and both run their attention densely over every
     row (a block mask or a padding mask is applied, not skipped), so each costs
     ``rows · (T·per_token + T²·per_pair)``. Packing saves the repeated prompts' per-token work and
-    pays a longer T. A wide model with short answers wins (hidden 512, 256-token prompts and answers:
-    predicted 1.25×, measured 1.22×); a narrow one with long answers loses (hidden 96, 200-token
-    prompts, 420-token answers, the demo: predicted 0.48×, measured 0.51×). Unknown sizes: pack.
+    pays a longer T. A wide model with short answers wins (hidden 512, pairs of 256-token answers to
+    256-token prompts, ``benchmarks/train_throughput.py``: predicted 1.24×, measured 1.22×); a narrow
+    one with long answers loses (the demo's hidden-96 model on its own batches, ~200-token prompts and
+    ~420-token answers: predicted 0.48×, measured 0.51×). Unknown sizes: pack.
     """
     costs = layer_costs(getattr(backbone, "config", None))
     if costs is None:
@@ -169,12 +174,15 @@ def embed_batch(model: Any, batch: dict[str, torch.Tensor], packing: Packing = T
     share a prompt (nothing to save; the plain causal path is faster than a block mask). With
     ``packing="auto"`` a batch is packed only where :func:`packing_saves_work` says it pays.
     """
-    if use_packing(model.backbone, check_packing(packing) is not False):
+    # A request the user made (True) is declined with a warning; the default's choice ("auto") at INFO.
+    level = logging.WARNING if packing is True else logging.INFO
+    if use_packing(model.backbone, check_packing(packing) is not False, level):
         examples = examples_from_batch(batch)
         groups = group_by_prompt(examples)
         if len(groups) < len(examples) and (packing is True or optional_speedup(
                 model.backbone, True,
-                lambda backbone: None if packing_saves_work(backbone, examples, groups) else _PACKING_COSTS_MORE)):
+                lambda backbone: None if packing_saves_work(backbone, examples, groups) else _PACKING_COSTS_MORE,
+                level)):
             packed = pack_examples(examples, model.tokenizer.pad_token_id, "right", groups=groups)
             return packed_embed(model, {k: v.to(batch["input_ids"].device) for k, v in packed.items()})
     return model.embed(batch["input_ids"], batch["attention_mask"], batch["prompt_index"], batch["answer_index"],

@@ -51,6 +51,17 @@ def test_compiled_matches_eager_for_many_heads(heads):
     assert_compiled_matches_reference(make_batch(19, 40, heads, seed=5))
 
 
+@pytest.mark.parametrize("width", [40, 96], ids=["P-unrolled", "P-reduced"])
+def test_compiled_matches_eager_with_heads_as_a_parameter(width):
+    """As in training (``W = heads.weight``): Dynamo keeps a parameter's shape static, so P is a
+    constant, and for P < UNROLL_HEADS_BELOW the sums over P are unrolled too. (Each static shape is
+    a compilation of its own: the cache is reset so this module stays under Dynamo's recompile limit.)"""
+    torch._dynamo.reset()
+    batch = make_batch(23, width, 8, seed=7)
+    batch.W = torch.nn.Parameter(batch.W.detach().clone())
+    assert_compiled_matches_reference(batch)
+
+
 @pytest.mark.parametrize("config", [CFG, GPRCConfig(axis=0, perp=0, ortho=0, neutral=0, center=0)],
                          ids=["all-terms", "rank-only"])
 def test_compiled_matches_eager_when_no_row_has_a_neutral_rewrite(config):

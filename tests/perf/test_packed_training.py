@@ -21,7 +21,7 @@ def test_module_packing_matches_unpacked(tiny_qwen3_dir, conversations):
 
     torch.manual_seed(0)
     module = RewardModelModule(BackboneConfig(str(tiny_qwen3_dir)), matrix="healthbench", compile_loss=False)
-    assert module.packing  # on by default
+    assert module.packing == "auto"  # the default: packs where the estimate says it pays
     module.reward_model.eval()
     (multi, (good, medium, poor)), (plain, (chosen, rejected)) = conversations
     records = [

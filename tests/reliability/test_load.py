@@ -88,14 +88,15 @@ def test_sigterm_under_load_answers_every_accepted_request(server, token):
     out = process.stdout.read().decode()
     accepted = _answered(logs) - before
     report(f"graceful shutdown under load (32 clients): {result.describe()}; server answered {accepted} with 200")
-    assert "stopped" in out
     (logs / "serve.out").write_text(out)
-    assert result.outcomes["failed"] == result.outcomes["timeout"] == 0, result.errors
-    # Every request the server took was answered to its client; a reset means it was never read.
-    assert result.outcomes["ok"] == accepted, (result.outcomes, accepted, result.errors)
-    assert result.outcomes["refused"] + result.outcomes["reset"] >= 1   # clients did run into the shutdown
-    # After load, wrong tokens and shutdown: neither the token nor a wrong one is in stdout/stderr.
+    # After load, wrong tokens and shutdown: neither the token nor a wrong one is in stdout/stderr
+    # (checked first, so that a failure below cannot hide a leak).
     files = sorted(logs.glob("serve.*"))
     assert {p.name for p in files} == {"serve.err", "serve.out"}
     for secret in (token, WRONG_TOKEN):
         assert not [p.name for p in files if secret.encode() in p.read_bytes()]
+    assert "stopped" in out
+    assert result.outcomes["failed"] == result.outcomes["timeout"] == 0, result.errors
+    # Every request the server took was answered to its client; a reset means it was never read.
+    assert result.outcomes["ok"] == accepted, (result.outcomes, accepted, result.errors)
+    assert result.outcomes["refused"] + result.outcomes["reset"] >= 1   # clients did run into the shutdown
