@@ -286,9 +286,16 @@ cover both widths with ``W`` as a parameter."""
 _compiled_core: Callable[..., tuple[Tensor, ...]] | None = None
 
 
+GRAPHS_PER_PROCESS = 64
+"""How many compiled graphs of the loss one process may hold. Every (D, P) of a model is a graph of
+its own (the heads are parameters, whose shapes Dynamo keeps static), so a process that trains or
+scores several models compiles several; Dynamo's global default of 8 would turn the ninth into an
+error under ``fullgraph=True``."""
+
+
 def compile_core() -> Callable[..., tuple[Tensor, ...]]:
     """A fresh ``torch.compile`` of the loss core, with the settings :func:`gprc_loss` uses."""
-    return torch.compile(_gprc_core, fullgraph=True, dynamic=True,
+    return torch.compile(_gprc_core, fullgraph=True, dynamic=True, recompile_limit=GRAPHS_PER_PROCESS,
                          options={"unroll_reductions_threshold": UNROLL_HEADS_BELOW})
 
 

@@ -54,9 +54,7 @@ def test_compiled_matches_eager_for_many_heads(heads):
 @pytest.mark.parametrize("width", [40, 96], ids=["P-unrolled", "P-reduced"])
 def test_compiled_matches_eager_with_heads_as_a_parameter(width):
     """As in training (``W = heads.weight``): Dynamo keeps a parameter's shape static, so P is a
-    constant, and for P < UNROLL_HEADS_BELOW the sums over P are unrolled too. (Each static shape is
-    a compilation of its own: the cache is reset so this module stays under Dynamo's recompile limit.)"""
-    torch._dynamo.reset()
+    constant, and for P < UNROLL_HEADS_BELOW the sums over P are unrolled too."""
     batch = make_batch(23, width, 8, seed=7)
     batch.W = torch.nn.Parameter(batch.W.detach().clone())
     assert_compiled_matches_reference(batch)
@@ -131,3 +129,16 @@ def test_eager_switches_skip_compilation(monkeypatch):
     monkeypatch.setenv(gprc.EAGER_ENV, "0")
     gprc_loss(*batch.args())
     assert counters["stats"]["unique_graphs"] == 1
+
+
+def test_one_process_can_compile_the_loss_for_many_models():
+    """Each (D, P) of a model is its own graph. With Dynamo's global limit lowered to 1, three head
+    counts in a row still compile (the loss sets its own limit, GRAPHS_PER_PROCESS) instead of failing."""
+    torch._dynamo.reset()
+    with torch._dynamo.config.patch(recompile_limit=1):
+        for heads in (3, 4, 6):
+            batch = make_batch(9, 16, heads, seed=heads)
+            batch.W = torch.nn.Parameter(batch.W.detach().clone())
+            values, _ = values_and_grads(gprc_loss, batch)
+            reference, _ = values_and_grads(gprc_loss_reference, batch)
+            torch.testing.assert_close(values["loss"], reference["loss"], rtol=1e-5, atol=1e-6)
