@@ -27,9 +27,7 @@ def _run_args(data, policy_server, grader_server, out, *extra):
 
 
 def test_run_on_fixture_hand_computed(tmp_path, mini_path, policy_server, grader_server, capsys):
-    started = time.perf_counter()
     assert main(_run_args(mini_path, policy_server, grader_server, tmp_path, "--system-message", "Be brief.")) == 0
-    elapsed = time.perf_counter() - started
     report = json.loads((tmp_path / "metrics.json").read_text())
     m = report["metrics"]
     # Hand-computed in test_scoring: per example 0.25, 1.0, -2.2.
@@ -45,7 +43,6 @@ def test_run_on_fixture_hand_computed(tmp_path, mini_path, policy_server, grader
     assert policy_server.requests[0]["messages"][0] == {"role": "system", "content": "Be brief."}
     html = (tmp_path / "report.html").read_text()
     assert "<svg" in html and "emergency_referrals" in html and run["data"]["sha256"] in html
-    assert elapsed < 10
     # A second run reuses every answer: no new calls, the same metrics.
     assert main(_run_args(mini_path, policy_server, grader_server, tmp_path, "--system-message", "Be brief.")) == 0
     assert len(policy_server.requests) == 3 and len(grader_server.requests) == 10
