@@ -53,7 +53,8 @@ def make_inputs(K: int, P: int, D: int, device: torch.device, seed: int = 0) -> 
     # W and b are parameters, as in training (heads.weight / heads.bias): Dynamo keeps their shapes
     # static, so the compiled graph is the one a training run gets.
     return dict(z_good=leaf(K, P), z_medium=z_medium.to(device).requires_grad_(), z_poor=leaf(K, P),
-                W=torch.nn.Parameter(leaf(D, P).detach()), b=torch.nn.Parameter(leaf(D).detach()), dim_idx=torch.randint(0, D, (K,), generator=g).to(device),
+                W=torch.nn.Parameter(leaf(D, P).detach()), b=torch.nn.Parameter(leaf(D).detach()),
+                dim_idx=torch.randint(0, D, (K,), generator=g).to(device),
                 has_medium=has_medium.to(device), z_neutral=leaf(K, P),
                 has_neutral=(torch.rand(K, generator=g) < 0.5).to(device))
 

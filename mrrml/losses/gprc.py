@@ -283,9 +283,6 @@ so with ``W = heads.weight`` (an ``nn.Parameter``) the embedding width P is fixe
 P ≤ 64 (tiny backbones, a small ``projection_dim``) the sums over P unroll as well; the tests
 cover both widths with ``W`` as a parameter."""
 
-_compiled_core: Callable[..., tuple[Tensor, ...]] | None = None
-
-
 GRAPHS_PER_PROCESS = 64
 """How many compiled graphs of the loss one process may hold. Every (D, P) of a model is a graph of
 its own (the heads are parameters, whose shapes Dynamo keeps static), so a process that trains or
@@ -297,6 +294,9 @@ def compile_core() -> Callable[..., tuple[Tensor, ...]]:
     """A fresh ``torch.compile`` of the loss core, with the settings :func:`gprc_loss` uses."""
     return torch.compile(_gprc_core, fullgraph=True, dynamic=True, recompile_limit=GRAPHS_PER_PROCESS,
                          options={"unroll_reductions_threshold": UNROLL_HEADS_BELOW})
+
+
+_compiled_core: Callable[..., tuple[Tensor, ...]] | None = None
 
 
 def _get_compiled_core() -> Callable[..., tuple[Tensor, ...]]:

@@ -41,7 +41,8 @@ def assert_compiled_matches_reference(batch) -> None:
 
 @pytest.mark.parametrize("neutral", [True, False], ids=["with-neutral", "no-neutral"])
 def test_compiled_matches_eager_in_value_and_gradient(neutral):
-    assert_compiled_matches_reference(make_batch(37, 45, 5, seed=11, neutral=neutral))  # P not a multiple of the SIMD width
+    # P = 45 is not a multiple of the SIMD width.
+    assert_compiled_matches_reference(make_batch(37, 45, 5, seed=11, neutral=neutral))
 
 
 @pytest.mark.parametrize("heads", [8, gprc.UNROLL_HEADS_BELOW + 5], ids=["8-heads", "above-unroll-limit"])
