@@ -5,6 +5,7 @@ process, so its peak RSS is its own, and rows cannot share caches or allocator s
 asks one worker at a time to run a slice of work (A, B, C, A, B, C, ...): load from other users of the
 machine then hits every row alike, and only one row computes at any moment.
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -15,8 +16,9 @@ import resource
 import statistics
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(REPO_ROOT / ".cache" / "inductor"))
@@ -24,13 +26,118 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 # Everyday clinical vocabulary; almost every word is one Qwen3 token after a space.
-WORDS = ("patient pain fever blood pressure heart rate dose daily week month doctor nurse clinic test result "
-         "normal high low chest breath cough child mother father sleep water food drug tablet morning night "
-         "sugar level kidney liver skin rash eye head back leg arm hand foot stomach nausea risk sign care "
-         "check follow call emergency visit history family allergy weight diet walk rest stress mood anxiety "
-         "infection virus cold flu vaccine fluid salt heart lung brain bone joint muscle nerve hospital home "
-         "advice plan start stop change increase reduce avoid continue monitor record report symptom cause "
-         "treatment medicine label safe unsafe serious mild severe sudden slow fast new old long short").split()
+WORDS = [
+    "patient",
+    "pain",
+    "fever",
+    "blood",
+    "pressure",
+    "heart",
+    "rate",
+    "dose",
+    "daily",
+    "week",
+    "month",
+    "doctor",
+    "nurse",
+    "clinic",
+    "test",
+    "result",
+    "normal",
+    "high",
+    "low",
+    "chest",
+    "breath",
+    "cough",
+    "child",
+    "mother",
+    "father",
+    "sleep",
+    "water",
+    "food",
+    "drug",
+    "tablet",
+    "morning",
+    "night",
+    "sugar",
+    "level",
+    "kidney",
+    "liver",
+    "skin",
+    "rash",
+    "eye",
+    "head",
+    "back",
+    "leg",
+    "arm",
+    "hand",
+    "foot",
+    "stomach",
+    "nausea",
+    "risk",
+    "sign",
+    "care",
+    "check",
+    "follow",
+    "call",
+    "emergency",
+    "visit",
+    "history",
+    "family",
+    "allergy",
+    "weight",
+    "diet",
+    "walk",
+    "rest",
+    "stress",
+    "mood",
+    "anxiety",
+    "infection",
+    "virus",
+    "cold",
+    "flu",
+    "vaccine",
+    "fluid",
+    "salt",
+    "heart",
+    "lung",
+    "brain",
+    "bone",
+    "joint",
+    "muscle",
+    "nerve",
+    "hospital",
+    "home",
+    "advice",
+    "plan",
+    "start",
+    "stop",
+    "change",
+    "increase",
+    "reduce",
+    "avoid",
+    "continue",
+    "monitor",
+    "record",
+    "report",
+    "symptom",
+    "cause",
+    "treatment",
+    "medicine",
+    "label",
+    "safe",
+    "unsafe",
+    "serious",
+    "mild",
+    "severe",
+    "sudden",
+    "slow",
+    "fast",
+    "new",
+    "old",
+    "long",
+    "short",
+]
 
 
 def words(rng: random.Random, n: int) -> str:
@@ -40,9 +147,15 @@ def words(rng: random.Random, n: int) -> str:
 def backbone_sizes(hidden: int, layers: int) -> dict[str, int]:
     """Qwen3-shaped sizes for a random-init backbone: head_dim 64, GQA 2:1, MLP 3x hidden."""
     heads = max(1, hidden // 64)
-    return dict(hidden_size=hidden, intermediate_size=3 * hidden, num_hidden_layers=layers,
-                num_attention_heads=heads, num_key_value_heads=max(1, heads // 2), head_dim=64,
-                max_position_embeddings=8192)
+    return dict(
+        hidden_size=hidden,
+        intermediate_size=3 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=max(1, heads // 2),
+        head_dim=64,
+        max_position_embeddings=8192,
+    )
 
 
 def machine() -> dict[str, Any]:
@@ -56,8 +169,13 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    info: dict[str, Any] = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                            "torch": torch.__version__, "python": platform.python_version()}
+    info: dict[str, Any] = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
     try:
         import transformers
 
@@ -86,8 +204,13 @@ def clocks() -> tuple[float, float]:
 def summary(samples: list[tuple[float, float]]) -> dict[str, float]:
     """Median/min/max of the wall times and the median CPU time of (wall, cpu) samples."""
     wall = [w for w, _ in samples]
-    return {"median_s": statistics.median(wall), "min_s": min(wall), "max_s": max(wall), "n": len(wall),
-            "median_cpu_s": statistics.median(c for _, c in samples)}
+    return {
+        "median_s": statistics.median(wall),
+        "min_s": min(wall),
+        "max_s": max(wall),
+        "n": len(wall),
+        "median_cpu_s": statistics.median(c for _, c in samples),
+    }
 
 
 # ---------------------------------------------------------------------- workers
@@ -95,7 +218,7 @@ def _serve(factory: Callable[[dict[str, Any], Any], Any], config: dict[str, Any]
     """Worker main: build the row's object, then answer commands until 'stop'."""
     import sys
 
-    sys.stdout = sys.stderr   # stdout carries only the coordinator's JSON; libraries print progress
+    sys.stdout = sys.stderr  # stdout carries only the coordinator's JSON; libraries print progress
     try:
         obj = factory(config, conn)
         conn.send(("ready", None))
@@ -149,8 +272,8 @@ class StepGate:
     def __init__(self) -> None:
         import queue
 
-        self.requests: "queue.Queue[int]" = queue.Queue()
-        self.results: "queue.Queue[list[tuple[float, float]] | BaseException]" = queue.Queue()
+        self.requests: queue.Queue[int] = queue.Queue()
+        self.results: queue.Queue[list[tuple[float, float]] | BaseException] = queue.Queue()
         self.remaining = 0
         self.times: list[tuple[float, float]] = []
         self._t0 = (0.0, 0.0)

@@ -19,6 +19,7 @@ Two allocator regimes on CPU, both reported because they rank the paths differen
 
 On CUDA there is one regime: ``torch.cuda.max_memory_allocated`` gives the peaks.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,9 @@ try:  # sets the Inductor cache dir before torch is imported
 except ImportError:  # run as a script: benchmarks/ is on sys.path
     from _harness import machine as host  # type: ignore[no-redef]
 
-import torch  # noqa: E402
+import torch
 
-from mrrml.losses.gprc import GPRCConfig, gprc_loss  # noqa: E402
+from mrrml.losses.gprc import GPRCConfig, gprc_loss
 
 DEFAULT_CASES = ((4096, 1024, 8), (256, 5120, 5))
 
@@ -52,11 +53,17 @@ def make_inputs(K: int, P: int, D: int, device: torch.device, seed: int = 0) -> 
     z_medium = torch.randn(K, P, generator=g) * has_medium.unsqueeze(1)
     # W and b are parameters, as in training (heads.weight / heads.bias): Dynamo keeps their shapes
     # static, so the compiled graph is the one a training run gets.
-    return dict(z_good=leaf(K, P), z_medium=z_medium.to(device).requires_grad_(), z_poor=leaf(K, P),
-                W=torch.nn.Parameter(leaf(D, P).detach()), b=torch.nn.Parameter(leaf(D).detach()),
-                dim_idx=torch.randint(0, D, (K,), generator=g).to(device),
-                has_medium=has_medium.to(device), z_neutral=leaf(K, P),
-                has_neutral=(torch.rand(K, generator=g) < 0.5).to(device))
+    return dict(
+        z_good=leaf(K, P),
+        z_medium=z_medium.to(device).requires_grad_(),
+        z_poor=leaf(K, P),
+        W=torch.nn.Parameter(leaf(D, P).detach()),
+        b=torch.nn.Parameter(leaf(D).detach()),
+        dim_idx=torch.randint(0, D, (K,), generator=g).to(device),
+        has_medium=has_medium.to(device),
+        z_neutral=leaf(K, P),
+        has_neutral=(torch.rand(K, generator=g) < 0.5).to(device),
+    )
 
 
 def step(inputs: dict, eager: bool) -> torch.Tensor:
@@ -104,8 +111,7 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f"/proc/self/status has no {field}")
 
 
-def bench_case(K: int, P: int, D: int, device: torch.device, repeats: int, warmup: int,
-               memory: bool) -> dict:
+def bench_case(K: int, P: int, D: int, device: torch.device, repeats: int, warmup: int, memory: bool) -> dict:
     """Timings (and, with ``memory``, peak memory) of one case; the max |diff| of loss and grads."""
     inputs = make_inputs(K, P, D, device)
     loss_eager = step(inputs, eager=True)
@@ -125,25 +131,33 @@ def bench_case(K: int, P: int, D: int, device: torch.device, repeats: int, warmu
             times[eager].append(time.perf_counter() - start)
     eager_ms = statistics.median(times[True]) * 1e3
     compiled_ms = statistics.median(times[False]) * 1e3
-    row = {"K": K, "H": P, "D": D,
-           "eager_ms": round(eager_ms, 3), "compiled_ms": round(compiled_ms, 3),
-           "speedup": round(eager_ms / compiled_ms, 3),
-           "max_abs_loss_diff": float((loss_eager - loss_compiled).abs()),
-           "max_abs_grad_diff": grad_diff}
+    row = {
+        "K": K,
+        "H": P,
+        "D": D,
+        "eager_ms": round(eager_ms, 3),
+        "compiled_ms": round(compiled_ms, 3),
+        "speedup": round(eager_ms / compiled_ms, 3),
+        "max_abs_loss_diff": float((loss_eager - loss_compiled).abs()),
+        "max_abs_grad_diff": grad_diff,
+    }
     if memory:
         eager_peak = peak_bytes(inputs, True, device)
         compiled_peak = peak_bytes(inputs, False, device)
-        row.update(eager_peak_mib=round(eager_peak / 2**20, 2),
-                   compiled_peak_mib=round(compiled_peak / 2**20, 2),
-                   memory_ratio=round(compiled_peak / eager_peak, 3) if eager_peak else None)
+        row.update(
+            eager_peak_mib=round(eager_peak / 2**20, 2),
+            compiled_peak_mib=round(compiled_peak / 2**20, 2),
+            memory_ratio=round(compiled_peak / eager_peak, 3) if eager_peak else None,
+        )
     return row
 
 
 def mmap_regime(argv: list[str]) -> list[dict]:
     """The same cases in a child process whose allocator maps every block over 64 KiB on its own."""
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
-    proc = subprocess.run([sys.executable, __file__, *argv, "--mmap-child"], env=env,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, __file__, *argv, "--mmap-child"], env=env, capture_output=True, text=True, check=False
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"mmap-regime child failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])["cases"]
@@ -167,8 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's own choice)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own choice)")
     parser.add_argument("--cases", type=parse_case, nargs="+", default=list(DEFAULT_CASES))
     parser.add_argument("--mmap-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -180,16 +193,27 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device)
     started = time.perf_counter()
     on_cpu = device.type == "cpu"
-    cases = [bench_case(K, H, D, device, args.repeats, args.warmup, memory=not on_cpu or args.mmap_child)
-             for K, H, D in args.cases]
+    cases = [
+        bench_case(K, H, D, device, args.repeats, args.warmup, memory=not on_cpu or args.mmap_child)
+        for K, H, D in args.cases
+    ]
     if on_cpu and not args.mmap_child:
         for row, child in zip(cases, mmap_regime(argv if argv is not None else sys.argv[1:])):
             row["mmap_regime"] = {k: child[k] for k in ("eager_ms", "compiled_ms", "speedup")}
             for key in ("eager_peak_mib", "compiled_peak_mib", "memory_ratio"):
                 row[key] = child[key]
-    print(json.dumps({"benchmark": "gprc_loss forward+backward", "machine": machine(device),
-                      "repeats": args.repeats, "warmup": args.warmup, "cases": cases,
-                      "wall_s": round(time.perf_counter() - started, 1)}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "gprc_loss forward+backward",
+                "machine": machine(device),
+                "repeats": args.repeats,
+                "warmup": args.warmup,
+                "cases": cases,
+                "wall_s": round(time.perf_counter() - started, 1),
+            }
+        )
+    )
     return 0
 
 

@@ -7,6 +7,7 @@ back). Timing exactly those shapes with nothing else around them gives the FLOP/
 reach for that work; a training benchmark divides its achieved model FLOP/s by this number to say how
 far it is from the limit. Prints ONE JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,9 @@ def gemm_shapes(hidden: int, tokens: int) -> list[tuple[int, int, int]]:
     return [(tokens, hidden, 3 * hidden), (tokens, 3 * hidden, hidden), (tokens, hidden, hidden)]
 
 
-def matmul_flops(hidden: int, tokens: int, repeats: int = 5, dtype: torch.dtype = torch.float32,
-                 device: str = "cpu") -> dict[str, float]:
+def matmul_flops(
+    hidden: int, tokens: int, repeats: int = 5, dtype: torch.dtype = torch.float32, device: str = "cpu"
+) -> dict[str, float]:
     """Best-of-``repeats`` FLOP/s per shape and over all shapes (the ceiling: least disturbed run)."""
     results: dict[str, float] = {}
     total_flops, total_best = 0.0, 0.0
@@ -59,9 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     flops = matmul_flops(args.hidden, args.tokens, args.repeats)
-    print(json.dumps({"benchmark": "matmul_limit", "machine": machine(), "hidden": args.hidden,
-                      "tokens": args.tokens, "dtype": "float32",
-                      "gflops": {k: round(v / 1e9, 2) for k, v in flops.items()}}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "matmul_limit",
+                "machine": machine(),
+                "hidden": args.hidden,
+                "tokens": args.tokens,
+                "dtype": "float32",
+                "gflops": {k: round(v / 1e9, 2) for k, v in flops.items()},
+            }
+        )
+    )
     return 0
 
 

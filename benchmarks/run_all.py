@@ -7,6 +7,7 @@ each runs in its own process with its defaults and must print ONE JSON object as
 A failing benchmark is reported as ``{"benchmark": name, "error": ...}`` and the exit status is 1, but
 the others still run: one broken row must not hide the rest of the table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,13 @@ def run_one(path: Path, extra: list[str]) -> dict:
                 return result
         except json.JSONDecodeError:
             pass
-    return {"benchmark": path.stem, "error": f"exit {proc.returncode}", "wall_s": elapsed,
-            "stderr_tail": proc.stderr[-2000:], "stdout_tail": proc.stdout[-500:]}
+    return {
+        "benchmark": path.stem,
+        "error": f"exit {proc.returncode}",
+        "wall_s": elapsed,
+        "stderr_tail": proc.stderr[-2000:],
+        "stdout_tail": proc.stdout[-500:],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

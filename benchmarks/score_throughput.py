@@ -20,6 +20,7 @@ input order. Both start from text, both fp32, same batch size. Each row runs in 
 peak RSS); passes are interleaved (A, B, C, D, A, ...) after one untimed warm-up pass per row.
 Prints ONE JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import REPO_ROOT, Worker, backbone_sizes, clocks, machine, summary, words  # noqa: E402
+from _harness import REPO_ROOT, Worker, backbone_sizes, clocks, machine, summary, words
 
 sys.path.insert(0, str(REPO_ROOT))
 
@@ -64,22 +65,29 @@ class MrrmlRow:
 
         self.cfg = cfg
         backbone = BackboneConfig("builtin:tiny-qwen3", tiny=backbone_sizes(cfg["hidden"], cfg["layers"]))
-        self.model = RewardModel.build(backbone, load_matrix(shipped_matrix("healthbench")),
-                                       max_prompt_tokens=4 * cfg["seq"], max_answer_tokens=4 * cfg["seq"]).eval()
+        self.model = RewardModel.build(
+            backbone,
+            load_matrix(shipped_matrix("healthbench")),
+            max_prompt_tokens=4 * cfg["seq"],
+            max_answer_tokens=4 * cfg["seq"],
+        ).eval()
         self.prompts, self.answers = workload(cfg["workload"], cfg["answers"], cfg["seq"])
 
     def run(self) -> tuple[float, float]:
         start = clocks()
-        self.model.score(self.prompts, self.answers, batch_size=self.cfg["batch"],
-                         prune_last_layer=self.cfg["impl"] == "mrrml")
+        self.model.score(
+            self.prompts, self.answers, batch_size=self.cfg["batch"], prune_last_layer=self.cfg["impl"] == "mrrml"
+        )
         end = clocks()
         return end[0] - start[0], end[1] - start[1]
 
     def tokens(self) -> dict[str, float]:
         examples = [self.model.encoder.encode(p, a) for p, a in zip(self.prompts, self.answers)]
         prompt = [e.prompt_last + 1 for e in examples]
-        return {"mean_prompt_tokens": sum(prompt) / len(prompt),
-                "mean_answer_tokens": sum(len(e.input_ids) - p for e, p in zip(examples, prompt)) / len(prompt)}
+        return {
+            "mean_prompt_tokens": sum(prompt) / len(prompt),
+            "mean_answer_tokens": sum(len(e.input_ids) - p for e, p in zip(examples, prompt)) / len(prompt),
+        }
 
 
 class HfRow:
@@ -91,7 +99,8 @@ class HfRow:
         self.cfg = cfg
         self.tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
         self.model = AutoModelForSequenceClassification.from_pretrained(
-            source, num_labels=5, dtype=torch.float32, attn_implementation="sdpa", local_files_only=True).eval()
+            source, num_labels=5, dtype=torch.float32, attn_implementation="sdpa", local_files_only=True
+        ).eval()
         self.model.config.pad_token_id = self.tokenizer.pad_token_id
         self.prompts, self.answers = workload(cfg["workload"], cfg["answers"], cfg["seq"])
 
@@ -99,13 +108,18 @@ class HfRow:
         import torch
 
         start = clocks()
-        texts = [self.tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
-                                                    add_generation_prompt=True) + a + "<|im_end|>"
-                 for p, a in zip(self.prompts, self.answers)]
+        texts = [
+            self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
+            )
+            + a
+            + "<|im_end|>"
+            for p, a in zip(self.prompts, self.answers)
+        ]
         scores = []
         with torch.inference_mode():
             for i in range(0, len(texts), self.cfg["batch"]):
-                batch = self.tokenizer(texts[i:i + self.cfg["batch"]], padding=True, return_tensors="pt")
+                batch = self.tokenizer(texts[i : i + self.cfg["batch"]], padding=True, return_tensors="pt")
                 scores.append(self.model(**batch).logits)
         torch.cat(scores)
         end = clocks()
@@ -129,13 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args(argv)
 
-    base = {"hidden": args.hidden, "layers": args.layers, "seq": args.seq, "answers": args.answers,
-            "batch": args.batch}
+    base = {"hidden": args.hidden, "layers": args.layers, "seq": args.seq, "answers": args.answers, "batch": args.batch}
     names = [f"{impl}_{kind}" for kind in ("single", "group8") for impl in ("mrrml", "mrrml-noprune", "hf")]
-    workers = {name: Worker(name, make_row, {**base, "impl": name.split("_")[0], "workload": name.split("_")[1]})
-               for name in names}
+    workers = {
+        name: Worker(name, make_row, {**base, "impl": name.split("_")[0], "workload": name.split("_")[1]})
+        for name in names
+    }
     for name in names:
-        workers[name].call("run")   # warm-up pass
+        workers[name].call("run")  # warm-up pass
     times: dict[str, list[tuple[float, float]]] = {n: [] for n in names}
     for _ in range(args.rounds):
         for name in names:
@@ -144,12 +159,18 @@ def main(argv: list[str] | None = None) -> int:
     rows = {}
     for name in names:
         stats = summary(times[name])
-        rows[name] = {"pass_s": stats, "answers_per_s": args.answers / stats["median_s"],
-                      "answers_per_cpu_s": args.answers / stats["median_cpu_s"],
-                      "peak_rss_mb": round(workers[name].stop()["peak_rss_mb"], 1)}
-    result: dict[str, Any] = {"benchmark": "score_throughput", "machine": machine(),
-                              "setup": {**base, "rounds": args.rounds, "dtype": "float32", "workload_tokens": lengths},
-                              "rows": rows}
+        rows[name] = {
+            "pass_s": stats,
+            "answers_per_s": args.answers / stats["median_s"],
+            "answers_per_cpu_s": args.answers / stats["median_cpu_s"],
+            "peak_rss_mb": round(workers[name].stop()["peak_rss_mb"], 1),
+        }
+    result: dict[str, Any] = {
+        "benchmark": "score_throughput",
+        "machine": machine(),
+        "setup": {**base, "rounds": args.rounds, "dtype": "float32", "workload_tokens": lengths},
+        "rows": rows,
+    }
     for kind in ("single", "group8"):
         mine, theirs = rows[f"mrrml_{kind}"], rows[f"hf_{kind}"]
         result[f"{kind}_speedup"] = mine["answers_per_s"] / theirs["answers_per_s"]

@@ -14,6 +14,7 @@ matrix) is built in a temporary directory. Everything stays on 127.0.0.1 and sto
 
     python benchmarks/serve_load.py --clients 64 --duration 30 [--torch-threads 1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,14 +52,16 @@ def _build_tiny_model(out: Path) -> Path:
     from mrrml.resources import shipped_matrix
     from mrrml.standards.loader import load_matrix
 
-    model = RewardModel.build(BackboneConfig(name_or_path="builtin:tiny-qwen3"),
-                              load_matrix(shipped_matrix("healthbench")))
+    model = RewardModel.build(
+        BackboneConfig(name_or_path="builtin:tiny-qwen3"), load_matrix(shipped_matrix("healthbench"))
+    )
     return model.save_pretrained(out)
 
 
 def _post(url: str, body: dict, timeout: float) -> int:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             json.loads(response.read())
@@ -87,16 +90,32 @@ def main() -> int:
     p.add_argument("--max-batch", type=int, default=32)
     p.add_argument("--max-wait-ms", type=float, default=5.0)
     p.add_argument("--timeout", type=float, default=60.0, help="per-request client timeout")
-    p.add_argument("--torch-threads", type=int, default=1,
-                   help="passed to mrrml serve --torch-threads (default 1; 0 = torch's default). On a shared "
-                        "CPU, torch's OpenMP threads spinning against the HTTP threads cost over 10x throughput")
+    p.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="passed to mrrml serve --torch-threads (default 1; 0 = torch's default). On a shared "
+        "CPU, torch's OpenMP threads spinning against the HTTP threads cost over 10x throughput",
+    )
     args = p.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="mrrml-serve-load-") as tmp:
         model_dir = args.model_dir or _build_tiny_model(Path(tmp) / "model")
-        command = [sys.executable, "-c", "import sys; from mrrml.cli import main; sys.exit(main())", "serve",
-                   str(model_dir), "--port", "0", "--max-batch", str(args.max_batch),
-                   "--max-wait-ms", str(args.max_wait_ms), "--log-level", "WARNING"]
+        command = [
+            sys.executable,
+            "-c",
+            "import sys; from mrrml.cli import main; sys.exit(main())",
+            "serve",
+            str(model_dir),
+            "--port",
+            "0",
+            "--max-batch",
+            str(args.max_batch),
+            "--max-wait-ms",
+            str(args.max_wait_ms),
+            "--log-level",
+            "WARNING",
+        ]
         if args.torch_threads > 0:
             command += ["--torch-threads", str(args.torch_threads)]
         env = {k: v for k, v in os.environ.items() if k != "MRRML_SERVE_TOKEN"}
@@ -170,16 +189,22 @@ def _load(url: str, args: argparse.Namespace) -> dict:
         "lost": sum(lost) + sum(t.is_alive() for t in threads),
         "server_counted_requests": server_requests,
         "requests_per_s": round(ok / elapsed, 1),
-        "latency_ms": {"p50": round(_percentile(all_latencies, 50), 1),
-                       "p90": round(_percentile(all_latencies, 90), 1),
-                       "p99": round(_percentile(all_latencies, 99), 1),
-                       "max": round(all_latencies[-1], 1) if all_latencies else None,
-                       "mean": round(statistics.fmean(all_latencies), 1) if all_latencies else None},
-        "server": {"model_calls": after["batches"] - before["batches"],
-                   "mean_rows_per_call": round((after["rows"] - before["rows"])
-                                               / max(1, after["batches"] - before["batches"]), 2),
-                   "max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms,
-                   "torch_threads": args.torch_threads or "torch default"},
+        "latency_ms": {
+            "p50": round(_percentile(all_latencies, 50), 1),
+            "p90": round(_percentile(all_latencies, 90), 1),
+            "p99": round(_percentile(all_latencies, 99), 1),
+            "max": round(all_latencies[-1], 1) if all_latencies else None,
+            "mean": round(statistics.fmean(all_latencies), 1) if all_latencies else None,
+        },
+        "server": {
+            "model_calls": after["batches"] - before["batches"],
+            "mean_rows_per_call": round(
+                (after["rows"] - before["rows"]) / max(1, after["batches"] - before["batches"]), 2
+            ),
+            "max_batch": args.max_batch,
+            "max_wait_ms": args.max_wait_ms,
+            "torch_threads": args.torch_threads or "torch default",
+        },
         "statuses": {str(k): v for k, v in sorted(merged.items())},
     }
 

@@ -19,6 +19,7 @@ are not timed. A step's time covers forward, backward and the optimizer step. Th
 embedding table) is compared with plain ``torch.matmul`` at the layers' GEMM shapes, measured between
 rounds on the same machine. Prints ONE JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import (REPO_ROOT, PacedTraining, StepGate, Worker, backbone_sizes, machine,  # noqa: E402
-                      summary, words)
-from matmul_limit import matmul_flops  # noqa: E402
+from _harness import REPO_ROOT, PacedTraining, StepGate, Worker, backbone_sizes, machine, summary, words
+from matmul_limit import matmul_flops
 
 sys.path.insert(0, str(REPO_ROOT))
 
@@ -44,8 +44,13 @@ def write_pairs(path: Path, n: int, prompt_words: int, answer_words: int, seed: 
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8") as out:
         for i in range(n):
-            record = {"id": f"pair-{i}", "prompt": words(rng, prompt_words), "chosen": words(rng, answer_words),
-                      "rejected": words(rng, answer_words), "dimension": DIMENSIONS[i % len(DIMENSIONS)]}
+            record = {
+                "id": f"pair-{i}",
+                "prompt": words(rng, prompt_words),
+                "chosen": words(rng, answer_words),
+                "rejected": words(rng, answer_words),
+                "dimension": DIMENSIONS[i % len(DIMENSIONS)],
+            }
             out.write(json.dumps(record) + "\n")
 
 
@@ -63,13 +68,20 @@ def mrrml_worker(cfg: dict[str, Any], conn: Any) -> PacedTraining:
     from mrrml.training.module import RewardModelModule
 
     torch.manual_seed(0)
-    module = RewardModelModule(backbone=_backbone_config(cfg), matrix="healthbench", packing=cfg["packing"],
-                               max_prompt_tokens=cfg["prompt_tokens"], max_answer_tokens=cfg["answer_tokens"],
-                               lr=1e-5, warmup=0)
+    module = RewardModelModule(
+        backbone=_backbone_config(cfg),
+        matrix="healthbench",
+        packing=cfg["packing"],
+        max_prompt_tokens=cfg["prompt_tokens"],
+        max_answer_tokens=cfg["answer_tokens"],
+        lr=1e-5,
+        warmup=0,
+    )
     if cfg.get("fused_adamw"):
         _use_fused_adamw(module)
-    data = RewardDataModule(train=[DataSource(cfg["data"])], matrix="healthbench", val_fraction=0.0,
-                            batch_size=cfg["batch"])
+    data = RewardDataModule(
+        train=[DataSource(cfg["data"])], matrix="healthbench", val_fraction=0.0, batch_size=cfg["batch"]
+    )
 
     class Gate(pl.Callback):
         def __init__(self, gate: StepGate):
@@ -82,10 +94,21 @@ def mrrml_worker(cfg: dict[str, Any], conn: Any) -> PacedTraining:
             self.gate.after_step()
 
     def run(gate: StepGate) -> None:
-        trainer = pl.Trainer(accelerator="cpu", devices=1, max_steps=cfg["total_steps"], precision="32-true",
-                             gradient_clip_val=1.0, logger=False, enable_checkpointing=False,
-                             enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-                             limit_val_batches=0, callbacks=[Gate(gate)], default_root_dir=cfg["workdir"])
+        trainer = pl.Trainer(
+            accelerator="cpu",
+            devices=1,
+            max_steps=cfg["total_steps"],
+            precision="32-true",
+            gradient_clip_val=1.0,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            limit_val_batches=0,
+            callbacks=[Gate(gate)],
+            default_root_dir=cfg["workdir"],
+        )
         trainer.fit(module, datamodule=data)
 
     return PacedTraining(run)
@@ -119,25 +142,43 @@ def trl_worker(cfg: dict[str, Any], conn: Any) -> PacedTraining:
     from transformers import AutoTokenizer, Qwen3ForSequenceClassification, TrainerCallback
     from trl import RewardConfig, RewardTrainer
 
-    from mrrml.data.collate import ConversationEncoder
+    from mrrml.data.encoder import ConversationEncoder
     from mrrml.data.records import read_records
     from mrrml.model.backbone import resolve_source
 
     source, _ = resolve_source(_backbone_config(cfg))
     tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
     encoder = ConversationEncoder(tokenizer, cfg["prompt_tokens"], cfg["answer_tokens"])
-    rows = [{"chosen_ids": encoder.encode(r.prompt, r.chosen).input_ids,
-             "rejected_ids": encoder.encode(r.prompt, r.rejected).input_ids}
-            for r in read_records(cfg["data"]).records]
+    rows = [
+        {
+            "chosen_ids": encoder.encode(r.prompt, r.chosen).input_ids,
+            "rejected_ids": encoder.encode(r.prompt, r.rejected).input_ids,
+        }
+        for r in read_records(cfg["data"]).records
+    ]
     torch.manual_seed(0)
-    model = Qwen3ForSequenceClassification.from_pretrained(source, num_labels=1, dtype=torch.float32,
-                                                           attn_implementation="sdpa", local_files_only=True)
+    model = Qwen3ForSequenceClassification.from_pretrained(
+        source, num_labels=1, dtype=torch.float32, attn_implementation="sdpa", local_files_only=True
+    )
     model.config.pad_token_id = tokenizer.pad_token_id
-    args = RewardConfig(output_dir=cfg["workdir"], per_device_train_batch_size=cfg["batch"],
-                        max_steps=cfg["total_steps"], learning_rate=1e-5, lr_scheduler_type="constant",
-                        max_grad_norm=1.0, bf16=False, fp16=False, use_cpu=True, logging_steps=10 ** 6,
-                        save_strategy="no", report_to="none", disable_tqdm=True, dataloader_num_workers=0,
-                        max_length=None, seed=0)
+    args = RewardConfig(
+        output_dir=cfg["workdir"],
+        per_device_train_batch_size=cfg["batch"],
+        max_steps=cfg["total_steps"],
+        learning_rate=1e-5,
+        lr_scheduler_type="constant",
+        max_grad_norm=1.0,
+        bf16=False,
+        fp16=False,
+        use_cpu=True,
+        logging_steps=10**6,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        max_length=None,
+        seed=0,
+    )
 
     class Gate(TrainerCallback):
         def __init__(self, gate: StepGate):
@@ -150,8 +191,13 @@ def trl_worker(cfg: dict[str, Any], conn: Any) -> PacedTraining:
             self.gate.after_step()
 
     def run(gate: StepGate) -> None:
-        trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
-                                processing_class=tokenizer, callbacks=[Gate(gate)])
+        trainer = RewardTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_list(rows),
+            processing_class=tokenizer,
+            callbacks=[Gate(gate)],
+        )
         trainer.train()
 
     return PacedTraining(run)
@@ -163,7 +209,7 @@ def model_flops(cfg: dict[str, Any], packed: bool) -> dict[str, float]:
     h, f, layers = sizes["hidden_size"], sizes["intermediate_size"], sizes["num_hidden_layers"]
     d_q = sizes["num_attention_heads"] * sizes["head_dim"]
     d_kv = sizes["num_key_value_heads"] * sizes["head_dim"]
-    params = layers * (h * d_q * 2 + h * d_kv * 2 + 3 * h * f)   # q,o + k,v + gate/up/down
+    params = layers * (h * d_q * 2 + h * d_kv * 2 + 3 * h * f)  # q,o + k,v + gate/up/down
     q, a, pairs = cfg["prompt_tokens"], cfg["answer_tokens"], cfg["batch"]
     if packed:
         tokens = pairs * (q + 2 * a)
@@ -171,8 +217,11 @@ def model_flops(cfg: dict[str, Any], packed: bool) -> dict[str, float]:
     else:
         tokens = pairs * 2 * (q + a)
         attended = pairs * 2 * ((q + a) * (q + a + 1) // 2)
-    return {"tokens": tokens, "flops": 6.0 * params * tokens + 12.0 * layers * d_q * attended,
-            "params_non_embedding": params}
+    return {
+        "tokens": tokens,
+        "flops": 6.0 * params * tokens + 12.0 * layers * d_q * attended,
+        "params_non_embedding": params,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,8 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps-per-round", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--rows", default="mrrml_packed,mrrml_unpacked,trl",
-                        help="comma-separated; also available: mrrml_packed_fused_adamw (what-if row)")
+    parser.add_argument(
+        "--rows",
+        default="mrrml_packed,mrrml_unpacked,trl",
+        help="comma-separated; also available: mrrml_packed_fused_adamw (what-if row)",
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="mrrml-bench-") as tmp:
@@ -193,12 +245,21 @@ def main(argv: list[str] | None = None) -> int:
         data = Path(tmp) / "pairs.jsonl"
         # ~1.3 tokens per word at most; generous word counts so truncation makes every row exactly --seq tokens
         write_pairs(data, args.batch * total, prompt_words=args.seq + 64, answer_words=args.seq + 64)
-        base = {"hidden": args.hidden, "layers": args.layers, "prompt_tokens": args.seq,
-                "answer_tokens": args.seq, "batch": args.batch, "total_steps": total, "data": str(data)}
-        factories = {"mrrml_packed": (mrrml_worker, {"packing": True}),
-                     "mrrml_packed_fused_adamw": (mrrml_worker, {"packing": True, "fused_adamw": True}),
-                     "mrrml_unpacked": (mrrml_worker, {"packing": False}),
-                     "trl": (trl_worker, {})}
+        base = {
+            "hidden": args.hidden,
+            "layers": args.layers,
+            "prompt_tokens": args.seq,
+            "answer_tokens": args.seq,
+            "batch": args.batch,
+            "total_steps": total,
+            "data": str(data),
+        }
+        factories = {
+            "mrrml_packed": (mrrml_worker, {"packing": True}),
+            "mrrml_packed_fused_adamw": (mrrml_worker, {"packing": True, "fused_adamw": True}),
+            "mrrml_unpacked": (mrrml_worker, {"packing": False}),
+            "trl": (trl_worker, {}),
+        }
         names = [n for n in args.rows.split(",") if n]
         workers = {}
         for name in names:
@@ -218,18 +279,29 @@ def main(argv: list[str] | None = None) -> int:
             peak = workers[name].stop()["peak_rss_mb"]
             stats = summary(times[name])
             flops = model_flops(base, packed=name.startswith("mrrml_packed"))
-            rows[name] = {"step_s": stats, "comparisons_per_s": args.batch / stats["median_s"],
-                          "comparisons_per_cpu_s": args.batch / stats["median_cpu_s"],
-                          "tokens_per_step": flops["tokens"],
-                          "model_gflops_per_s": flops["flops"] / stats["median_s"] / 1e9,
-                          "fraction_of_matmul": flops["flops"] / stats["median_s"] / max(ceilings),
-                          "peak_rss_mb": round(peak, 1)}
+            rows[name] = {
+                "step_s": stats,
+                "comparisons_per_s": args.batch / stats["median_s"],
+                "comparisons_per_cpu_s": args.batch / stats["median_cpu_s"],
+                "tokens_per_step": flops["tokens"],
+                "model_gflops_per_s": flops["flops"] / stats["median_s"] / 1e9,
+                "fraction_of_matmul": flops["flops"] / stats["median_s"] / max(ceilings),
+                "peak_rss_mb": round(peak, 1),
+            }
     result: dict[str, Any] = {
-        "benchmark": "train_throughput", "machine": machine(),
-        "setup": {**{k: v for k, v in base.items() if k not in ("data",)}, "rounds": args.rounds,
-                  "steps_per_round": args.steps_per_round, "warmup_steps": args.warmup, "dtype": "float32",
-                  "params_non_embedding": model_flops(base, False)["params_non_embedding"]},
-        "matmul_gflops_per_s": round(max(ceilings) / 1e9, 2), "rows": rows}
+        "benchmark": "train_throughput",
+        "machine": machine(),
+        "setup": {
+            **{k: v for k, v in base.items() if k not in ("data",)},
+            "rounds": args.rounds,
+            "steps_per_round": args.steps_per_round,
+            "warmup_steps": args.warmup,
+            "dtype": "float32",
+            "params_non_embedding": model_flops(base, False)["params_non_embedding"],
+        },
+        "matmul_gflops_per_s": round(max(ceilings) / 1e9, 2),
+        "rows": rows,
+    }
     pairs = [(a, "trl") for a in names if a != "trl" and "trl" in rows]
     if "mrrml_packed" in rows and "mrrml_unpacked" in rows:
         pairs.append(("mrrml_packed", "mrrml_unpacked"))

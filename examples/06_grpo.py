@@ -9,6 +9,7 @@ The policy here is a tiny random-init Qwen3 so the example runs on CPU in about 
 
     .venv/bin/python examples/06_grpo.py [--reward-model DIR] [--policy DIR] [--steps 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,9 @@ def reward_model_dir(arg: str | None) -> Path:
 
     print("no reward model in runs/examples (run examples/03_train.sh); building an untrained tiny one")
     out = ROOT / "runs/examples/untrained-model"
-    RewardModel.build(BackboneConfig(name_or_path="builtin:tiny-qwen3"),
-                      load_matrix(shipped_matrix("healthbench"))).save_pretrained(out)
+    RewardModel.build(
+        BackboneConfig(name_or_path="builtin:tiny-qwen3"), load_matrix(shipped_matrix("healthbench"))
+    ).save_pretrained(out)
     return out
 
 
@@ -56,9 +58,17 @@ def tiny_policy(out: Path) -> Path:
 
     tokenizer = AutoTokenizer.from_pretrained(qwen3_tokenizer_dir(), local_files_only=True)
     torch.manual_seed(0)
-    config = Qwen3Config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, head_dim=16, tie_word_embeddings=True,
-                         pad_token_id=tokenizer.pad_token_id)
+    config = Qwen3Config(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=16,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     Qwen3ForCausalLM(config).save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
@@ -82,20 +92,37 @@ def main() -> None:
         policy_dir = Path(args.policy) if args.policy else tiny_policy(Path(tmp) / "policy")
         reward_funcs = make_reward_funcs(load(reward_model_dir(args.reward_model)))
         print("reward functions:", [f.__name__ for f in reward_funcs])
-        dataset = Dataset.from_list([{"prompt": [{"role": "user", "content": q}], "scenario": s}
-                                     for q, s in PROMPTS])
-        config = GRPOConfig(output_dir=str(Path(tmp) / "out"), max_steps=args.steps, per_device_train_batch_size=4,
-                            num_generations=2, max_completion_length=16, learning_rate=1e-4, logging_steps=1,
-                            reward_weights=grpo_reward_weights(reward_funcs), report_to=[], use_cpu=True,
-                            save_strategy="no", disable_tqdm=True, seed=0)
-        trainer = GRPOTrainer(model=AutoModelForCausalLM.from_pretrained(policy_dir, local_files_only=True),
-                              reward_funcs=reward_funcs, args=config, train_dataset=dataset,
-                              processing_class=AutoTokenizer.from_pretrained(policy_dir, local_files_only=True))
+        dataset = Dataset.from_list([{"prompt": [{"role": "user", "content": q}], "scenario": s} for q, s in PROMPTS])
+        config = GRPOConfig(
+            output_dir=str(Path(tmp) / "out"),
+            max_steps=args.steps,
+            per_device_train_batch_size=4,
+            num_generations=2,
+            max_completion_length=16,
+            learning_rate=1e-4,
+            logging_steps=1,
+            reward_weights=grpo_reward_weights(reward_funcs),
+            report_to=[],
+            use_cpu=True,
+            save_strategy="no",
+            disable_tqdm=True,
+            seed=0,
+        )
+        trainer = GRPOTrainer(
+            model=AutoModelForCausalLM.from_pretrained(policy_dir, local_files_only=True),
+            reward_funcs=reward_funcs,
+            args=config,
+            train_dataset=dataset,
+            processing_class=AutoTokenizer.from_pretrained(policy_dir, local_files_only=True),
+        )
         trainer.train()
     for entry in trainer.state.log_history:
         if "reward" in entry:
-            per_dim = {k.split("/")[1]: round(v, 3) for k, v in entry.items()
-                       if k.startswith("rewards/") and k.endswith("/mean")}
+            per_dim = {
+                k.split("/")[1]: round(v, 3)
+                for k, v in entry.items()
+                if k.startswith("rewards/") and k.endswith("/mean")
+            }
             print(f"step {entry['step']}: reward={entry['reward']:+.3f} {per_dim}")
 
 

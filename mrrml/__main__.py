@@ -1,4 +1,5 @@
 """``python -m mrrml`` is the ``mrrml`` command."""
+
 import sys
 
 from .cli import main

@@ -4,10 +4,11 @@ Every error that mrrml raises on bad input is a subclass of :class:`MrrmlError` 
 the problem is (file:line, key path, field, or HTTP request). Callers — the CLI, the server,
 fuzz tests — rely on this: anything else escaping is a bug.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 
 class MrrmlError(Exception):

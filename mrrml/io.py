@@ -10,13 +10,15 @@ Reading JSON Lines back goes through :func:`iter_raw_lines` and :func:`decode_js
 :func:`iter_jsonl`, both together): lines are read as bytes and decoded one at a time, so one bad byte,
 number or nesting depth is a ``RecordError`` naming its ``file:line`` instead of a crash of the whole file.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import RecordError
 from .jsonutil import JsonTextError, loads_json
@@ -99,7 +101,7 @@ class JsonlAppender:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.repaired_bytes = repair_jsonl_tail(self.path)
         self._fsync = fsync
-        self._handle = open(self.path, "a", encoding="utf-8")
+        self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()/__exit__
 
     def write(self, obj: Any) -> None:
         self._handle.write(json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n")
@@ -111,7 +113,7 @@ class JsonlAppender:
         if not self._handle.closed:
             self._handle.close()
 
-    def __enter__(self) -> "JsonlAppender":
+    def __enter__(self) -> JsonlAppender:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -6,6 +6,7 @@ that are not UTF-8 raise ``UnicodeDecodeError``. Every caller that caught only `
 those escape as crashes, so all callers go through :func:`loads_json`, which turns each of them into
 the one documented :class:`JsonTextError`.
 """
+
 from __future__ import annotations
 
 import json

@@ -12,6 +12,7 @@ errors (unknown model, bad key) fail at once, because retrying cannot fix them. 
 The client holds no mutable state and opens one connection per attempt, so one instance can be shared
 between threads.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -45,8 +46,8 @@ class ChatClient:
     api_key: str | None = field(default=None, compare=False)
     timeout: float = 120.0
     max_retries: int = 4
-    backoff: float = 1.0          # first wait in seconds; doubles after each failed attempt
-    max_backoff: float = 30.0     # no single wait is longer than this
+    backoff: float = 1.0  # first wait in seconds; doubles after each failed attempt
+    max_backoff: float = 30.0  # no single wait is longer than this
     _target: tuple[str, str, int | None, str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -59,8 +60,10 @@ class ChatClient:
             raise ConfigError(f"base_url: expected http(s)://host[:port]/path, got {self.base_url!r}")
         if parsed.username or parsed.password or parsed.query or parsed.fragment:
             # credentials in the URL would end up in every error message; the key goes in api_key
-            raise ConfigError("base_url: give scheme, host, port and path only (no user:password@, ?query or "
-                              "#fragment); the URL is not repeated here because it may hold a secret")
+            raise ConfigError(
+                "base_url: give scheme, host, port and path only (no user:password@, ?query or "
+                "#fragment); the URL is not repeated here because it may hold a secret"
+            )
         if not self.model:
             raise ConfigError("model: must name the served model, got an empty string")
         for name in ("timeout", "backoff", "max_backoff"):
@@ -75,8 +78,9 @@ class ChatClient:
         object.__setattr__(self, "_target", (parsed.scheme, parsed.hostname, port, path))
 
     @classmethod
-    def from_env(cls, base_url: str, model: str, api_key_env: str | None, *, key_required: bool = True,
-                 **kwargs: Any) -> "ChatClient":
+    def from_env(
+        cls, base_url: str, model: str, api_key_env: str | None, *, key_required: bool = True, **kwargs: Any
+    ) -> ChatClient:
         """Read the key from the named environment variable, so keys never go on a command line.
 
         ``api_key_env=None`` means no key. A named variable that is unset (or empty) is an error, unless
@@ -92,8 +96,10 @@ class ChatClient:
         return f"{self.base_url}/chat/completions"
 
     def __repr__(self) -> str:  # never show the key
-        return (f"ChatClient(base_url={self.base_url!r}, model={self.model!r}, timeout={self.timeout!r}, "
-                f"max_retries={self.max_retries!r}, api_key={'set' if self.api_key else 'none'})")
+        return (
+            f"ChatClient(base_url={self.base_url!r}, model={self.model!r}, timeout={self.timeout!r}, "
+            f"max_retries={self.max_retries!r}, api_key={'set' if self.api_key else 'none'})"
+        )
 
     def describe(self) -> dict[str, Any]:
         """What identifies the endpoint in reports and cache keys (never the key)."""

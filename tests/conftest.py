@@ -2,6 +2,7 @@
 
 Area-specific fixtures live in ``tests/<area>/conftest.py``.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,15 @@ os.environ.setdefault("MRRML_CACHE_DIR", str(REPO_ROOT / ".cache" / "mrrml"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-TINY_QWEN3 = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                  num_key_value_heads=2, head_dim=16, max_position_embeddings=2048)
+TINY_QWEN3 = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=16,
+    max_position_embeddings=2048,
+)
 
 
 @pytest.fixture(scope="session")
@@ -46,8 +54,9 @@ def tiny_qwen3_dir(tmp_path_factory, qwen_tokenizer) -> Path:
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
     torch.manual_seed(0)
-    config = Qwen3Config(vocab_size=len(qwen_tokenizer), tie_word_embeddings=True,
-                         pad_token_id=qwen_tokenizer.pad_token_id, **TINY_QWEN3)
+    config = Qwen3Config(
+        vocab_size=len(qwen_tokenizer), tie_word_embeddings=True, pad_token_id=qwen_tokenizer.pad_token_id, **TINY_QWEN3
+    )
     model = Qwen3ForCausalLM(config)
     out = tmp_path_factory.mktemp("tiny-qwen3")
     model.save_pretrained(out)
@@ -57,9 +66,20 @@ def tiny_qwen3_dir(tmp_path_factory, qwen_tokenizer) -> Path:
 
 @pytest.fixture(scope="session")
 def healthbench_hard_sample() -> Path:
-    from mrrml.resources import shared_hard_sample
-
-    path = shared_hard_sample()
-    if path is None:
+    """The 90 hard HealthBench rows in ``../shared`` beside the checkout (test data, never shipped)."""
+    path = REPO_ROOT.parent / "shared" / "healthbench" / "hard_sample.jsonl"
+    if not path.exists():
         pytest.skip("../shared/healthbench/hard_sample.jsonl is absent on this machine")
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``cuda`` run only where a CUDA GPU is present (``benchmarks/gpu_check.sh``)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)

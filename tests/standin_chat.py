@@ -9,16 +9,17 @@ ready-made reply object, let a test send error statuses and bodies that are not 
 The server records every request's path, body and headers and counts the requests in flight, so tests
 measure retries and concurrency on the wire instead of inferring them.
 
-It lives at the top of ``tests/`` (not a package): pytest puts this folder on ``sys.path`` for the
-rootdir ``conftest.py``, so every test module and helper imports it as ``standin_chat``.
+Every test area imports it as ``tests.standin_chat`` (``tests`` is a package).
 """
+
 from __future__ import annotations
 
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 DROP = None  # behaviour result: close the connection without answering
 
@@ -66,7 +67,7 @@ class ChatStandIn:
             def log_message(self, *args: object) -> None:  # keep test output clean
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 headers = dict(self.headers.items())
                 with outer.lock:
@@ -105,12 +106,12 @@ class ChatStandIn:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client timed out, gave up or was killed mid-request: that is what those tests do
 
-    def start(self) -> "ChatStandIn":
+    def start(self) -> ChatStandIn:
         self.thread.start()
         self._started = True
         return self
 
-    def __enter__(self) -> "ChatStandIn":
+    def __enter__(self) -> ChatStandIn:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

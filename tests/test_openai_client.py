@@ -5,6 +5,7 @@ vLLM or SGLang server, or a hosted API such as OpenAI. Each test gives it a beha
 HTTP status, hang past the client's timeout, drop the connection, send a body that is not a chat completion —
 and counts the requests that really arrived, so retry counts are measured on the wire, not inferred.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,10 +14,10 @@ import threading
 import time
 
 import pytest
-from standin_chat import DROP, Behaviour, ChatStandIn, completion, error_body
 
 from mrrml.errors import BackendError, ConfigError
 from mrrml.openai_client import RETRYABLE_STATUS, ChatClient
+from tests.standin_chat import DROP, Behaviour, ChatStandIn, completion, error_body
 
 SECRET = "sk-test-never-show-me"
 HI = [{"role": "user", "content": "hi"}]
@@ -43,7 +44,9 @@ def test_answer_usage_and_request_shape():
 
 def test_retries_server_errors_then_succeeds():
     """Stands for an overloaded server: two 503s, then an answer."""
-    with ChatStandIn(lambda n, body, headers: (503, error_body("busy")) if n <= 2 else (200, completion("fine"))) as server:
+    with ChatStandIn(
+        lambda n, body, headers: (503, error_body("busy")) if n <= 2 else (200, completion("fine"))
+    ) as server:
         reply = fast(server, max_retries=3).complete(HI)
     assert reply.text == "fine" and reply.attempts == 3 and server.requests == 3
 
@@ -93,14 +96,19 @@ def test_refused_connection_is_retried_then_reported():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     client = ChatClient(f"http://127.0.0.1:{port}/v1", "m", max_retries=1, backoff=0.01)
-    with pytest.raises(BackendError, match=f"POST http://127.0.0.1:{port}/v1/chat/completions \\(model m\\): "
-                                           "failed after 2 attempts; last error: ConnectionRefusedError"):
+    with pytest.raises(
+        BackendError,
+        match=f"POST http://127.0.0.1:{port}/v1/chat/completions \\(model m\\): "
+        "failed after 2 attempts; last error: ConnectionRefusedError",
+    ):
         client.complete(HI)
 
 
 def test_garbage_body_is_retried_then_reported():
     """Stands for a proxy answering 200 with an HTML page once, and then for one that always does."""
-    with ChatStandIn(lambda n, body, headers: (200, b"<html>gateway</html>") if n == 1 else (200, completion("ok"))) as server:
+    with ChatStandIn(
+        lambda n, body, headers: (200, b"<html>gateway</html>") if n == 1 else (200, completion("ok"))
+    ) as server:
         reply = fast(server).complete(HI)
     assert reply.text == "ok" and reply.attempts == 2
     with ChatStandIn(lambda n, body, headers: (200, b"<html>gateway</html>")) as server:
@@ -180,7 +188,9 @@ def test_key_comes_from_the_environment_and_only_travels_in_the_header(monkeypat
 
 def test_echoed_key_is_cut_out_before_the_detail_is_truncated():
     """The key straddles the point where the error detail is cut: no fragment of it may show."""
-    with ChatStandIn(lambda n, body, headers: (400, b"x" * 290 + headers["Authorization"].encode() + b" tail")) as server:
+    with ChatStandIn(
+        lambda n, body, headers: (400, b"x" * 290 + headers["Authorization"].encode() + b" tail")
+    ) as server:
         client = ChatClient(server.base_url, "m", SECRET, max_retries=0)
         with pytest.raises(BackendError, match="HTTP 400: x{290}Bearer") as caught:
             client.complete(HI)
@@ -195,19 +205,22 @@ def test_key_absent_from_local_server_requests(monkeypatch):
     assert "Authorization" not in server.headers[0]
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"base_url": "localhost:8000"}, "base_url: expected http"),
-    ({"base_url": "ftp://127.0.0.1/v1"}, "base_url: expected http"),
-    ({"base_url": "http:///v1"}, "base_url: expected http"),
-    ({"base_url": "http://127.0.0.1:notaport/v1"}, "base_url: cannot parse"),
-    ({"base_url": "http://user:hunter2@127.0.0.1/v1"}, "base_url: give scheme, host, port and path only"),
-    ({"base_url": "http://127.0.0.1/v1?key=hunter2"}, "base_url: give scheme, host, port and path only"),
-    ({"model": ""}, "model"),
-    ({"timeout": 0}, "timeout"),
-    ({"timeout": -1.0}, "timeout"),
-    ({"backoff": -1.0}, "backoff"),
-    ({"max_retries": -1}, "max_retries"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"base_url": "localhost:8000"}, "base_url: expected http"),
+        ({"base_url": "ftp://127.0.0.1/v1"}, "base_url: expected http"),
+        ({"base_url": "http:///v1"}, "base_url: expected http"),
+        ({"base_url": "http://127.0.0.1:notaport/v1"}, "base_url: cannot parse"),
+        ({"base_url": "http://user:hunter2@127.0.0.1/v1"}, "base_url: give scheme, host, port and path only"),
+        ({"base_url": "http://127.0.0.1/v1?key=hunter2"}, "base_url: give scheme, host, port and path only"),
+        ({"model": ""}, "model"),
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": -1.0}, "timeout"),
+        ({"backoff": -1.0}, "backoff"),
+        ({"max_retries": -1}, "max_retries"),
+    ],
+)
 def test_bad_settings_are_config_errors(kwargs, match):
     settings = {"base_url": "http://127.0.0.1:8000/v1", "model": "m", **kwargs}
     with pytest.raises(ConfigError, match=match) as caught:
@@ -222,6 +235,7 @@ def test_request_parameters_cannot_override_model_or_messages():
 
 def test_one_client_shared_between_threads():
     """Stands for a server answering concurrent requests: every thread must get its own answer."""
+
     def echo(n, body, headers):
         return 200, completion("echo: " + body["messages"][-1]["content"])
 

@@ -5,6 +5,7 @@ their command runs, so ``mrrml standards validate`` does not pay for importing t
 exposes ``run(argv: list[str]) -> int``. This package is the only place that wires the layers
 (standards → data → model → losses → training → eval/serve) together.
 """
+
 from __future__ import annotations
 
 import importlib

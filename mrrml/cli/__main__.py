@@ -1,4 +1,5 @@
 """``python -m mrrml.cli`` is the ``mrrml`` command."""
+
 import sys
 
 from . import main

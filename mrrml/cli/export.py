@@ -3,6 +3,7 @@
 Writes a plain transformers checkpoint (LoRA merged, heads folded into the classifier) that vLLM and
 other engines load without mrrml; see :mod:`mrrml.serve.export` for how scores are recovered.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,12 +18,18 @@ def _parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="mrrml export", description="Export a reward model for serving engines.")
     p.add_argument("model_dir", help="a saved mrrml model directory")
-    p.add_argument("--format", required=True, choices=FORMATS, dest="fmt",
-                   help="token-classification (any model) or sequence-classification (anchor=False models)")
+    p.add_argument(
+        "--format",
+        required=True,
+        choices=FORMATS,
+        dest="fmt",
+        help="token-classification (any model) or sequence-classification (anchor=False models)",
+    )
     p.add_argument("--out", required=True, help="output directory")
     add_trust_remote_code(p)
-    p.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
-                   help="weights dtype (default: the model's)")
+    p.add_argument(
+        "--dtype", default=None, choices=["float32", "bfloat16", "float16"], help="weights dtype (default: the model's)"
+    )
     p.add_argument("--force", action="store_true", help="write into a non-empty --out")
     return p
 

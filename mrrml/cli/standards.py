@@ -1,8 +1,9 @@
 """``mrrml standards``: validate, show, scaffold and describe standards matrices.
 
-These are the authoring tools of DESIGN §1. They import only the standards layer (YAML and
+These are the authoring tools of docs/design.md §1. They import only the standards layer (YAML and
 rich, never torch) so a clinician's edit-validate loop takes a fraction of a second.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -6,6 +6,7 @@ directory next to checkpoints and at the end of fit) and ``predictions`` (JSON L
 A config file is the usual entry point: ``mrrml fit -c configs/tiny-cpu.yaml``; ``--print_config``
 prints the full resolved config, which round-trips as a config file.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,7 +16,7 @@ import warnings
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from ..data.datamodule import RewardDataModule
-from ..resources import REPO_ROOT
+from ..resources import default_inductor_cache
 from ..training.callbacks import ModelDirExport, PredictionWriter
 from ..training.module import RewardModelModule
 
@@ -38,8 +39,10 @@ def build_cli(argv: list[str], run: bool = True) -> MrrmlCLI:
         # The `mrrml` entry point hands LightningCLI the same argv it also finds in sys.argv; not a mistake.
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
         return MrrmlCLI(
-            RewardModelModule, RewardDataModule,
-            args=argv, run=run,
+            RewardModelModule,
+            RewardDataModule,
+            args=argv,
+            run=run,
             seed_everything_default=0,
             save_config_kwargs={"overwrite": True},
             auto_configure_optimizers=False,
@@ -48,13 +51,13 @@ def build_cli(argv: list[str], run: bool = True) -> MrrmlCLI:
 
 def run(argv: list[str]) -> int:
     """Entry point from the command table: ``argv = [fit|validate|test|predict, *options]``."""
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(REPO_ROOT / ".cache" / "inductor"))
+    default_inductor_cache()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if not argv or argv[0] not in SUBCOMMANDS:
         print(f"usage: mrrml {{{','.join(SUBCOMMANDS)}}} -c CONFIG [options]", file=sys.stderr)
         return 2
     try:
         build_cli(argv)
-    except SystemExit as done:   # --help / --print_config / argument errors exit through argparse
+    except SystemExit as done:  # --help / --print_config / argument errors exit through argparse
         return int(done.code or 0) if not isinstance(done.code, str) else 2
     return 0

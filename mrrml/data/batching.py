@@ -13,18 +13,20 @@ Why these pieces exist:
   (``state_dict`` / ``load_state_dict``); :class:`ResumableDataLoader` provides that so a run killed
   mid-epoch resumes on the next unseen batch instead of replaying the epoch.
 """
+
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..errors import ConfigError
-from .collate import EncodedExample, pad_batch
+from .encoder import EncodedExample, pad_batch
 
 # Row roles inside an encoded record.
 GOOD, MEDIUM, POOR, NEUTRAL = "good", "medium", "poor", "neutral"
@@ -43,9 +45,9 @@ class EncodedRecord:
     kind: str
     rows: dict[str, EncodedExample]
     dim_idx: int = -1
-    weights: list[float] | None = None       # overall pairs: the matrix weight vector of the record's cell
-    targets: list[float] | None = None       # rated: per-dimension targets (0 where masked)
-    mask: list[bool] | None = None           # rated: which dimensions carry a target
+    weights: list[float] | None = None  # overall pairs: the matrix weight vector of the record's cell
+    targets: list[float] | None = None  # rated: per-dimension targets (0 where masked)
+    mask: list[bool] | None = None  # rated: which dimensions carry a target
     length: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -85,9 +87,19 @@ class LengthBucketBatchSampler(DistributedSampler):
     it does its own sharding (``rank``'s slice of each global batch).
     """
 
-    def __init__(self, lengths: Sequence[int], groups: Sequence[tuple[Sequence[int], float]], batch_size: int,
-                 *, num_replicas: int = 1, rank: int = 0, shuffle: bool = True, seed: int = 0,
-                 drop_last: bool = True, bucket_multiplier: int = 8):
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        groups: Sequence[tuple[Sequence[int], float]],
+        batch_size: int,
+        *,
+        num_replicas: int = 1,
+        rank: int = 0,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = True,
+        bucket_multiplier: int = 8,
+    ):
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         if not 0 <= rank < num_replicas:
@@ -97,13 +109,19 @@ class LengthBucketBatchSampler(DistributedSampler):
                 raise ConfigError(f"data source weight must be a finite number >= 0, got {weight}")
         # DistributedSampler's own fields (dataset is only used for its length there).
         self.dataset = lengths
-        self.num_replicas, self.rank, self.shuffle, self.seed, self.drop_last = num_replicas, rank, shuffle, seed, drop_last
+        self.num_replicas, self.rank, self.shuffle, self.seed, self.drop_last = (
+            num_replicas,
+            rank,
+            shuffle,
+            seed,
+            drop_last,
+        )
         self.epoch = 0
         self.lengths = list(lengths)
         self.groups = [(list(indices), float(weight)) for indices, weight in groups]
         self.batch_size = batch_size
         self.bucket_multiplier = max(1, bucket_multiplier)
-        self._skip: tuple[int, int] | None = None   # (epoch, batches already consumed) from a checkpoint
+        self._skip: tuple[int, int] | None = None  # (epoch, batches already consumed) from a checkpoint
         self.yielded = 0
 
     @property
@@ -113,7 +131,7 @@ class LengthBucketBatchSampler(DistributedSampler):
     def _epoch_draw(self, rng: random.Random) -> list[int]:
         drawn: list[int] = []
         for indices, weight in self.groups:
-            whole = int(math.floor(weight))
+            whole = math.floor(weight)
             drawn.extend(indices * whole)
             extra = round((weight - whole) * len(indices))
             if extra:
@@ -130,8 +148,8 @@ class LengthBucketBatchSampler(DistributedSampler):
         mega = size * self.bucket_multiplier
         batches: list[list[int]] = []
         for start in range(0, len(order), mega):
-            chunk = sorted(order[start:start + mega], key=lambda i: self.lengths[i])
-            batches.extend(chunk[i:i + size] for i in range(0, len(chunk), size))
+            chunk = sorted(order[start : start + mega], key=lambda i: self.lengths[i])
+            batches.extend(chunk[i : i + size] for i in range(0, len(chunk), size))
         full = [b for b in batches if len(b) == size]
         partial = [b for b in batches if len(b) < size]
         if self.shuffle:
@@ -144,8 +162,8 @@ class LengthBucketBatchSampler(DistributedSampler):
 
     def _shard(self, batch: list[int]) -> list[int]:
         if len(batch) == self.global_batch_size:
-            return batch[self.rank * self.batch_size:(self.rank + 1) * self.batch_size]
-        part = batch[self.rank::self.num_replicas]
+            return batch[self.rank * self.batch_size : (self.rank + 1) * self.batch_size]
+        part = batch[self.rank :: self.num_replicas]
         # Every rank must step the same number of times; an empty share repeats the batch's first record.
         return part or batch[:1]
 
@@ -188,7 +206,9 @@ def collate(records: list[EncodedRecord], pad_id: int, num_dimensions: int) -> d
         roles.append(role)
         return len(examples) - 1
 
-    trip: dict[str, list[Any]] = {k: [] for k in ("good", "medium", "poor", "neutral", "has_medium", "has_neutral", "dim")}
+    trip: dict[str, list[Any]] = {
+        k: [] for k in ("good", "medium", "poor", "neutral", "has_medium", "has_neutral", "dim")
+    }
     over: dict[str, list[Any]] = {k: [] for k in ("chosen", "rejected", "weights")}
     rated: dict[str, list[Any]] = {k: [] for k in ("idx", "targets", "mask")}
     for record in records:
@@ -214,17 +234,22 @@ def collate(records: list[EncodedRecord], pad_id: int, num_dimensions: int) -> d
     batch: dict[str, Any] = dict(pad_batch(examples, pad_id))
     long = torch.long
     batch.update(
-        good_idx=torch.tensor(trip["good"], dtype=long), medium_idx=torch.tensor(trip["medium"], dtype=long),
-        poor_idx=torch.tensor(trip["poor"], dtype=long), neutral_idx=torch.tensor(trip["neutral"], dtype=long),
+        good_idx=torch.tensor(trip["good"], dtype=long),
+        medium_idx=torch.tensor(trip["medium"], dtype=long),
+        poor_idx=torch.tensor(trip["poor"], dtype=long),
+        neutral_idx=torch.tensor(trip["neutral"], dtype=long),
         has_medium=torch.tensor(trip["has_medium"], dtype=torch.bool),
         has_neutral=torch.tensor(trip["has_neutral"], dtype=torch.bool),
         dim_idx=torch.tensor(trip["dim"], dtype=long),
-        chosen_idx=torch.tensor(over["chosen"], dtype=long), rejected_idx=torch.tensor(over["rejected"], dtype=long),
+        chosen_idx=torch.tensor(over["chosen"], dtype=long),
+        rejected_idx=torch.tensor(over["rejected"], dtype=long),
         overall_weights=torch.tensor(over["weights"], dtype=torch.float32).reshape(-1, num_dimensions),
         rated_idx=torch.tensor(rated["idx"], dtype=long),
         rated_targets=torch.tensor(rated["targets"], dtype=torch.float32).reshape(-1, num_dimensions),
         rated_mask=torch.tensor(rated["mask"], dtype=torch.bool).reshape(-1, num_dimensions),
-        ids=ids, roles=roles, record_ids=[r.id for r in records],
+        ids=ids,
+        roles=roles,
+        record_ids=[r.id for r in records],
     )
     return batch
 
@@ -236,9 +261,14 @@ class ResumableDataLoader(DataLoader):
     itself cannot know: Lightning prefetches one batch ahead); on load the sampler skips them.
     """
 
-    def __init__(self, dataset: EncodedDataset, sampler: LengthBucketBatchSampler,
-                 collate_fn: Callable[[list[EncodedRecord]], dict[str, Any]], consumed: Callable[[], int],
-                 **kwargs: Any):
+    def __init__(
+        self,
+        dataset: EncodedDataset,
+        sampler: LengthBucketBatchSampler,
+        collate_fn: Callable[[list[EncodedRecord]], dict[str, Any]],
+        consumed: Callable[[], int],
+        **kwargs: Any,
+    ):
         super().__init__(dataset, batch_size=None, sampler=sampler, collate_fn=collate_fn, **kwargs)
         self._consumed = consumed
 

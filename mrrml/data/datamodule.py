@@ -3,17 +3,18 @@
 It reads triplet, pair and rated files (mixable, each with a weight) through
 :func:`mrrml.data.records.read_records`, so a bad record stops the run with its file:line and field.
 Records are tokenised with the reward model's tokenizer (its chat template renders the prompt; see
-:class:`~mrrml.data.collate.ConversationEncoder`); truncation is counted per split and logged. The
+:class:`~mrrml.data.encoder.ConversationEncoder`); truncation is counted per split and logged. The
 tokenizer comes from the LightningModule being trained (``trainer.lightning_module.reward_model``) or
 is given with :meth:`RewardDataModule.set_tokenizer` when the module is used on its own.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,9 +26,21 @@ from ..errors import ConfigError
 from ..resources import shipped_matrix
 from ..standards.loader import load_matrix
 from ..standards.matrix import StandardsMatrix
-from .batching import (CHOSEN, GOOD, MEDIUM, NEUTRAL, POOR, REJECTED, RESPONSE, EncodedDataset, EncodedRecord,
-                       LengthBucketBatchSampler, ResumableDataLoader, collate)
-from .collate import ConversationEncoder
+from .batching import (
+    CHOSEN,
+    GOOD,
+    MEDIUM,
+    NEUTRAL,
+    POOR,
+    REJECTED,
+    RESPONSE,
+    EncodedDataset,
+    EncodedRecord,
+    LengthBucketBatchSampler,
+    ResumableDataLoader,
+    collate,
+)
+from .encoder import ConversationEncoder
 from .records import PairRecord, RatedRecord, Record, TripletRecord, read_records
 
 log = logging.getLogger(__name__)
@@ -62,7 +75,9 @@ def resolve_matrix(spec: str | StandardsMatrix) -> StandardsMatrix:
     return load_matrix(shipped_matrix(spec))
 
 
-def encode_record(record: Record, encoder: ConversationEncoder, matrix: StandardsMatrix, fallback_id: str) -> EncodedRecord:
+def encode_record(
+    record: Record, encoder: ConversationEncoder, matrix: StandardsMatrix, fallback_id: str
+) -> EncodedRecord:
     """Tokenise every answer of one record and resolve its dimension / weights against the matrix."""
     dims = matrix.dimension_ids
     rid = record.id or fallback_id
@@ -76,15 +91,26 @@ def encode_record(record: Record, encoder: ConversationEncoder, matrix: Standard
     if isinstance(record, PairRecord):
         if record.dimension is not None:
             # A pair on one dimension is a triplet without its medium answer.
-            rows = {GOOD: encoder.encode(record.prompt, record.chosen), POOR: encoder.encode(record.prompt, record.rejected)}
+            rows = {
+                GOOD: encoder.encode(record.prompt, record.chosen),
+                POOR: encoder.encode(record.prompt, record.rejected),
+            }
             return EncodedRecord(rid, "triplet", rows, dim_idx=dims.index(record.dimension))
-        rows = {CHOSEN: encoder.encode(record.prompt, record.chosen), REJECTED: encoder.encode(record.prompt, record.rejected)}
+        rows = {
+            CHOSEN: encoder.encode(record.prompt, record.chosen),
+            REJECTED: encoder.encode(record.prompt, record.rejected),
+        }
         weights = matrix.weight_vector(record.scenario, record.discipline)
         return EncodedRecord(rid, "overall", rows, weights=[float(w) for w in weights])
     if isinstance(record, RatedRecord):
         rows = {RESPONSE: encoder.encode(record.prompt, record.response)}
-        return EncodedRecord(rid, "rated", rows, targets=[float(record.scores.get(d, 0.0)) for d in dims],
-                             mask=[d in record.scores for d in dims])
+        return EncodedRecord(
+            rid,
+            "rated",
+            rows,
+            targets=[float(record.scores.get(d, 0.0)) for d in dims],
+            mask=[d in record.scores for d in dims],
+        )
     raise ConfigError(f"unsupported record type {type(record).__name__}")
 
 
@@ -92,7 +118,7 @@ def _held_out(prompt: Any, seed: int, fraction: float) -> bool:
     """Deterministic split by prompt, so answers to one prompt never straddle train and validation."""
     key = json.dumps(prompt, sort_keys=True, ensure_ascii=False)
     digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2 ** 64 < fraction
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
 
 
 class RewardDataModule(pl.LightningDataModule):
@@ -118,24 +144,43 @@ class RewardDataModule(pl.LightningDataModule):
         on_error: ``raise`` stops at the first bad record; ``skip`` drops bad lines and logs how many.
     """
 
-    def __init__(self, train: list[DataSource] | None = None, val: list[DataSource] | None = None,
-                 test: list[DataSource] | None = None, predict: list[DataSource] | None = None,
-                 matrix: str = "healthbench", val_fraction: float = 0.1, batch_size: int = 8,
-                 eval_batch_size: int | None = None, max_prompt_tokens: int | None = None,
-                 max_answer_tokens: int | None = None,
-                 bucket_multiplier: int = 8, seed: int = 0, num_workers: int = 0,
-                 on_error: Literal["raise", "skip"] = "raise"):
+    def __init__(
+        self,
+        train: list[DataSource] | None = None,
+        val: list[DataSource] | None = None,
+        test: list[DataSource] | None = None,
+        predict: list[DataSource] | None = None,
+        matrix: str = "healthbench",
+        val_fraction: float = 0.1,
+        batch_size: int = 8,
+        eval_batch_size: int | None = None,
+        max_prompt_tokens: int | None = None,
+        max_answer_tokens: int | None = None,
+        bucket_multiplier: int = 8,
+        seed: int = 0,
+        num_workers: int = 0,
+        on_error: Literal["raise", "skip"] = "raise",
+    ):
         super().__init__()
         if not 0.0 <= val_fraction < 1.0:
             raise ConfigError(f"data.val_fraction must be in [0, 1), got {val_fraction}")
-        self.sources: dict[str, list[DataSource]] = {"train": list(train or []), "val": list(val or []),
-                                                     "test": list(test or []), "predict": list(predict or [])}
+        self.sources: dict[str, list[DataSource]] = {
+            "train": list(train or []),
+            "val": list(val or []),
+            "test": list(test or []),
+            "predict": list(predict or []),
+        }
         self.matrix_spec = matrix
         self.val_fraction = val_fraction
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
         self.max_prompt_tokens, self.max_answer_tokens = max_prompt_tokens, max_answer_tokens
-        self.bucket_multiplier, self.seed, self.num_workers, self.on_error = bucket_multiplier, seed, num_workers, on_error
+        self.bucket_multiplier, self.seed, self.num_workers, self.on_error = (
+            bucket_multiplier,
+            seed,
+            num_workers,
+            on_error,
+        )
         self._matrix: StandardsMatrix | None = None
         self._tokenizer: Any = None
         # split -> list of (records, weight, source name); filled by setup()
@@ -165,8 +210,10 @@ class RewardDataModule(pl.LightningDataModule):
             return self._tokenizer
         reward_model = self._reward_model()
         if reward_model is None:
-            raise ConfigError("RewardDataModule has no tokenizer: attach it to a trainer with the reward-model "
-                              "LightningModule, or call set_tokenizer()")
+            raise ConfigError(
+                "RewardDataModule has no tokenizer: attach it to a trainer with the reward-model "
+                "LightningModule, or call set_tokenizer()"
+            )
         return reward_model.tokenizer
 
     def _new_encoder(self) -> ConversationEncoder:
@@ -186,8 +233,12 @@ class RewardDataModule(pl.LightningDataModule):
     # -- Lightning hooks --------------------------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:
         """Read (and validate) the records of the splits this stage needs; tokenising waits for the loaders."""
-        wanted = {"fit": ("train", "val"), "validate": ("train", "val"), "test": ("test",),
-                  "predict": ("predict",)}.get(stage or "fit", ("train", "val", "test", "predict"))
+        wanted = {
+            "fit": ("train", "val"),
+            "validate": ("train", "val"),
+            "test": ("test",),
+            "predict": ("predict",),
+        }.get(stage or "fit", ("train", "val", "test", "predict"))
         for split in wanted:
             if split in self._raw:
                 continue
@@ -220,14 +271,17 @@ class RewardDataModule(pl.LightningDataModule):
             groups: list[tuple[list[int], float]] = []
             for records, weight, name in self._raw.get(split, []):
                 start = len(encoded)
-                encoded.extend(encode_record(r, encoder, self.matrix, f"{Path(name).name}#{i + 1}")
-                               for i, r in enumerate(records))
+                encoded.extend(
+                    encode_record(r, encoder, self.matrix, f"{Path(name).name}#{i + 1}") for i, r in enumerate(records)
+                )
                 groups.append((list(range(start, len(encoded))), weight))
             self.truncation[split] = encoder.stats.as_dict()
             stats = self.truncation[split]
-            rank_zero_info(f"mrrml data [{split}]: {len(encoded)} records, {stats['examples']} answers encoded; "
-                           f"truncated: {stats['prompts_truncated']} prompts, {stats['answers_truncated']} answers, "
-                           f"{stats['tokens_cut']} tokens cut")
+            rank_zero_info(
+                f"mrrml data [{split}]: {len(encoded)} records, {stats['examples']} answers encoded; "
+                f"truncated: {stats['prompts_truncated']} prompts, {stats['answers_truncated']} answers, "
+                f"{stats['tokens_cut']} tokens cut"
+            )
             self._encoded[split] = (EncodedDataset(encoded), groups)
         return self._encoded[split]
 
@@ -246,25 +300,38 @@ class RewardDataModule(pl.LightningDataModule):
     def _loader(self, split: Split, shuffle: bool) -> DataLoader:
         dataset, groups = self._dataset(split)
         if len(dataset) == 0:
-            raise ConfigError(f"the {split} split has no records (data.{split} sources: "
-                              f"{[s.path for s in self.sources[split]] or 'none'})")
+            raise ConfigError(
+                f"the {split} split has no records (data.{split} sources: "
+                f"{[s.path for s in self.sources[split]] or 'none'})"
+            )
         world, rank = self._world()
         sampler = LengthBucketBatchSampler(
-            dataset.lengths, groups, self.batch_size if split == "train" else self.eval_batch_size,
-            num_replicas=world, rank=rank, shuffle=shuffle, seed=self.seed, drop_last=split == "train",
-            bucket_multiplier=self.bucket_multiplier if shuffle else 1)
+            dataset.lengths,
+            groups,
+            self.batch_size if split == "train" else self.eval_batch_size,
+            num_replicas=world,
+            rank=rank,
+            shuffle=shuffle,
+            seed=self.seed,
+            drop_last=split == "train",
+            bucket_multiplier=self.bucket_multiplier if shuffle else 1,
+        )
         if split == "train" and len(sampler) == 0:
-            raise ConfigError(f"the train split ({len(dataset)} records) is smaller than one global batch "
-                              f"({sampler.global_batch_size} = batch_size x world size)")
+            raise ConfigError(
+                f"the train split ({len(dataset)} records) is smaller than one global batch "
+                f"({sampler.global_batch_size} = batch_size x world size)"
+            )
         pad_id = self._pad_id()
         dims = len(self.matrix.dimension_ids)
         collate_fn = partial(collate, pad_id=pad_id, num_dimensions=dims)
         if split == "predict":
             # Lightning rebuilds predict loaders from DataLoader's own signature (to track indices).
-            return DataLoader(dataset, batch_size=None, sampler=sampler, collate_fn=collate_fn,
-                              num_workers=self.num_workers)
-        return ResumableDataLoader(dataset, sampler, collate_fn, consumed=lambda: self._consumed(sampler),
-                                   num_workers=self.num_workers)
+            return DataLoader(
+                dataset, batch_size=None, sampler=sampler, collate_fn=collate_fn, num_workers=self.num_workers
+            )
+        return ResumableDataLoader(
+            dataset, sampler, collate_fn, consumed=lambda: self._consumed(sampler), num_workers=self.num_workers
+        )
 
     def _pad_id(self) -> int:
         tokenizer = self._get_tokenizer()

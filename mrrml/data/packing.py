@@ -17,14 +17,16 @@ again. Packed, the prompt is encoded once. Exactness comes from three pieces bui
 The hidden state of each token then equals its hidden state in the unpacked sequence (up to float
 reduction order), so scores and gradients equal the unpacked path.
 """
+
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import torch
 
 from ..errors import ConfigError
-from .collate import EncodedExample
+from .encoder import EncodedExample
 
 PAD_SEGMENT = -1
 PROMPT_SEGMENT = 0
@@ -36,11 +38,12 @@ class PackingError(ConfigError):
 
 def prompt_tokens(example: EncodedExample) -> tuple[int, ...]:
     """The rendered prompt's tokens (an exact prefix of ``input_ids`` by the encoder's contract)."""
-    return tuple(example.input_ids[:example.prompt_last + 1])
+    return tuple(example.input_ids[: example.prompt_last + 1])
 
 
-def group_by_prompt(examples: Sequence[EncodedExample], max_answers: int | None = None,
-                    max_tokens: int | None = None) -> list[list[int]]:
+def group_by_prompt(
+    examples: Sequence[EncodedExample], max_answers: int | None = None, max_tokens: int | None = None
+) -> list[list[int]]:
     """Indices of ``examples`` grouped by identical prompt tokens, in order of first appearance.
 
     A group is split when it would exceed ``max_answers`` answers or ``max_tokens`` packed tokens
@@ -58,8 +61,9 @@ def group_by_prompt(examples: Sequence[EncodedExample], max_answers: int | None 
         tokens = len(prompt)
         for index in members:
             answer = len(examples[index].input_ids) - len(prompt)
-            full = (max_answers is not None and len(current) >= max_answers) or \
-                   (max_tokens is not None and current and tokens + answer > max_tokens)
+            full = (max_answers is not None and len(current) >= max_answers) or (
+                max_tokens is not None and current and tokens + answer > max_tokens
+            )
             if full:
                 groups.append(current)
                 current, tokens = [], len(prompt)
@@ -90,9 +94,13 @@ def examples_from_batch(batch: dict[str, torch.Tensor]) -> list[EncodedExample]:
         start, end = int(columns[0]), int(columns[-1]) + 1
         if end - start != columns.numel():
             raise PackingError(f"batch row {row}: padding inside the sequence; expected left or right padding")
-        examples.append(EncodedExample(input_ids=ids[row, start:end].tolist(),
-                                       prompt_last=int(prompt_index[row]) - start,
-                                       answer_last=int(answer_index[row]) - start))
+        examples.append(
+            EncodedExample(
+                input_ids=ids[row, start:end].tolist(),
+                prompt_last=int(prompt_index[row]) - start,
+                answer_last=int(answer_index[row]) - start,
+            )
+        )
     return examples
 
 
@@ -103,21 +111,29 @@ def _check_group(examples: Sequence[EncodedExample], group: Sequence[int]) -> in
     shared = prompt_tokens(first)
     for index in group[1:]:
         if prompt_tokens(examples[index]) != shared:
-            raise PackingError(f"examples {group[0]} and {index} were grouped for packing but their prompt "
-                               "tokens differ; group only answers to the same prompt")
+            raise PackingError(
+                f"examples {group[0]} and {index} were grouped for packing but their prompt "
+                "tokens differ; group only answers to the same prompt"
+            )
     for index in group:
         e = examples[index]
         if e.answer_last != len(e.input_ids) - 1 or e.answer_last <= e.prompt_last:
-            raise PackingError(f"example {index}: answer_last must be the last token and follow the prompt "
-                               f"(prompt_last={e.prompt_last}, answer_last={e.answer_last}, "
-                               f"length={len(e.input_ids)})")
+            raise PackingError(
+                f"example {index}: answer_last must be the last token and follow the prompt "
+                f"(prompt_last={e.prompt_last}, answer_last={e.answer_last}, "
+                f"length={len(e.input_ids)})"
+            )
     return len(shared)
 
 
-def pack_examples(examples: Sequence[EncodedExample], pad_id: int,
-                  padding_side: Literal["right", "left"] = "right",
-                  groups: Sequence[Sequence[int]] | None = None,
-                  max_answers: int | None = None, max_tokens: int | None = None) -> dict[str, torch.Tensor]:
+def pack_examples(
+    examples: Sequence[EncodedExample],
+    pad_id: int,
+    padding_side: Literal["right", "left"] = "right",
+    groups: Sequence[Sequence[int]] | None = None,
+    max_answers: int | None = None,
+    max_tokens: int | None = None,
+) -> dict[str, torch.Tensor]:
     """Pack ``examples`` into prompt-shared rows (one row per group; see the module docstring).
 
     ``groups`` (lists of example indices sharing a prompt) default to :func:`group_by_prompt`; every
@@ -135,7 +151,7 @@ def pack_examples(examples: Sequence[EncodedExample], pad_id: int,
     if seen != list(range(len(examples))):
         raise PackingError(f"packing groups must cover each of the {len(examples)} examples exactly once")
 
-    rows: list[tuple[list[int], list[int], list[int]]] = []   # (ids, positions, segments)
+    rows: list[tuple[list[int], list[int], list[int]]] = []  # (ids, positions, segments)
     spans: list[tuple[int, int, int]] = [(0, 0, 0)] * len(examples)  # (row, prompt_last, answer_last)
     for row, group in enumerate(groups):
         prompt_len = _check_group(examples, group)
@@ -169,9 +185,15 @@ def pack_examples(examples: Sequence[EncodedExample], pad_id: int,
     row_index = torch.tensor([row for row, _, _ in spans], dtype=torch.long)
     prompt_index = torch.tensor([offsets[row] + p for row, p, _ in spans], dtype=torch.long)
     answer_index = torch.tensor([offsets[row] + a for row, _, a in spans], dtype=torch.long)
-    return {"input_ids": input_ids, "attention_mask": attention_mask, "position_ids": position_ids,
-            "segment_ids": segment_ids, "row_index": row_index, "prompt_index": prompt_index,
-            "answer_index": answer_index}
+    return {
+        "input_ids": input_ids,
+        "attention_mask": attention_mask,
+        "position_ids": position_ids,
+        "segment_ids": segment_ids,
+        "row_index": row_index,
+        "prompt_index": prompt_index,
+        "answer_index": answer_index,
+    }
 
 
 def block_attention_mask(segment_ids: torch.Tensor) -> torch.Tensor:
@@ -181,8 +203,8 @@ def block_attention_mask(segment_ids: torch.Tensor) -> torch.Tensor:
     segment. Padding keys are never attended; a padding query attends only itself, so no softmax row is
     empty (an all-masked row would produce NaN, and NaN times a zero gradient is still NaN).
     """
-    query = segment_ids.unsqueeze(2)           # [R, T, 1]
-    key = segment_ids.unsqueeze(1)             # [R, 1, T]
+    query = segment_ids.unsqueeze(2)  # [R, T, 1]
+    key = segment_ids.unsqueeze(1)  # [R, 1, T]
     width = segment_ids.shape[1]
     causal = torch.ones(width, width, dtype=torch.bool, device=segment_ids.device).tril()
     visible = (key != PAD_SEGMENT) & ((key == PROMPT_SEGMENT) | (key == query))

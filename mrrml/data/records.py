@@ -6,6 +6,7 @@ with its file, line and field (``RecordError``) — either the whole read stops 
 (``on_error="raise"``) or bad lines are skipped and returned alongside the good ones
 (``on_error="skip"``), so a caller can count and report what it dropped instead of losing it silently.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,19 +14,14 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import RecordError
 from ..io import decode_json_line, iter_raw_lines
+from .chat import Prompt, PromptError, check_prompt
 
 if TYPE_CHECKING:  # the standards package imports nothing from here; keep the import lazy anyway
     from ..standards.matrix import StandardsMatrix
-
-Prompt = Union[str, list[dict[str, str]]]
-"""A prompt: plain text (one user turn) or chat messages ``[{"role": ..., "content": ...}, ...]``."""
-
-RecordKind = Literal["triplet", "pair", "rated"]
-_ROLES = ("system", "user", "assistant", "developer", "tool")
 
 
 @dataclass
@@ -75,7 +71,7 @@ class RatedRecord:
     source: str = ""
 
 
-Record = Union[TripletRecord, PairRecord, RatedRecord]
+Record = TripletRecord | PairRecord | RatedRecord
 
 _CLASSES: dict[str, type] = {"triplet": TripletRecord, "pair": PairRecord, "rated": RatedRecord}
 # Fields that identify each kind; a dict with any of them is taken to be that kind.
@@ -108,14 +104,6 @@ class ReadResult:
         return len(self.errors)
 
 
-def record_kind(record: Record) -> RecordKind:
-    """The kind name of a record instance."""
-    for name, cls in _CLASSES.items():
-        if isinstance(record, cls):
-            return name  # type: ignore[return-value]
-    raise TypeError(f"not a record: {type(record).__name__}")
-
-
 def record_to_dict(record: Record) -> dict[str, Any]:
     """The JSON form of a record; optional fields that are None are left out to keep files small."""
     data = {name: getattr(record, name) for name in record.__dataclass_fields__}
@@ -127,31 +115,21 @@ def _detect_kind(data: dict[str, Any], file: str, line: int) -> str:
     if len(found) == 1:
         return found[0]
     if not found:
-        raise RecordError(file, line, None, "cannot tell the record kind: expected 'good'/'poor' (triplet), "
-                          "'chosen'/'rejected' (pair) or 'response'/'scores' (rated)")
+        raise RecordError(
+            file,
+            line,
+            None,
+            "cannot tell the record kind: expected 'good'/'poor' (triplet), "
+            "'chosen'/'rejected' (pair) or 'response'/'scores' (rated)",
+        )
     raise RecordError(file, line, None, f"fields of several record kinds present ({', '.join(found)})")
 
 
 def _check_prompt(value: Any, file: str, line: int) -> Prompt:
-    if isinstance(value, str):
-        if not value.strip():
-            raise RecordError(file, line, "prompt", "must not be empty")
-        return value
-    if isinstance(value, list) and value:
-        for index, message in enumerate(value):
-            where = f"prompt[{index}]"
-            if not isinstance(message, dict):
-                raise RecordError(file, line, where, f"must be an object with 'role' and 'content', got {type(message).__name__}")
-            if set(message) - {"role", "content", "name"}:
-                extra = sorted(set(message) - {"role", "content", "name"})
-                raise RecordError(file, line, where, f"unexpected keys {extra}")
-            role, content = message.get("role"), message.get("content")
-            if role not in _ROLES:
-                raise RecordError(file, line, f"{where}.role", f"must be one of {list(_ROLES)}, got {role!r}")
-            if not isinstance(content, str):
-                raise RecordError(file, line, f"{where}.content", f"must be a string, got {type(content).__name__}")
-        return value
-    raise RecordError(file, line, "prompt", "must be a non-empty string or a non-empty list of chat messages")
+    try:
+        return check_prompt(value)
+    except PromptError as error:
+        raise RecordError(file, line, f"prompt{error.where}", error.message) from None
 
 
 def record_from_dict(data: Any, file: str = "<memory>", line: int = 0, kind: str | None = None) -> Record:
@@ -205,14 +183,15 @@ def _check_scores(value: Any, file: str, line: int) -> dict[str, float]:
     return scores
 
 
-def check_against_matrix(record: Record, matrix: "StandardsMatrix", file: str = "<memory>", line: int = 0) -> None:
+def check_against_matrix(record: Record, matrix: StandardsMatrix, file: str = "<memory>", line: int = 0) -> None:
     """Raise ``RecordError`` if the record names a dimension, scenario or discipline the matrix lacks."""
     dims, scens, discs = set(matrix.dimension_ids), set(matrix.scenario_ids), set(matrix.discipline_ids)
 
     def need(field_name: str, value: str | None, known: set[str], what: str) -> None:
         if value is not None and value not in known:
-            raise RecordError(file, line, field_name,
-                              f"unknown {what} {value!r} for matrix {matrix.name!r} (known: {sorted(known)})")
+            raise RecordError(
+                file, line, field_name, f"unknown {what} {value!r} for matrix {matrix.name!r} (known: {sorted(known)})"
+            )
 
     need("dimension", getattr(record, "dimension", None), dims, "dimension")
     need("scenario", record.scenario, scens, "scenario")
@@ -222,9 +201,13 @@ def check_against_matrix(record: Record, matrix: "StandardsMatrix", file: str = 
             need(f"scores.{key}", key, dims, "dimension")
 
 
-def read_records(path: str | os.PathLike, *, kind: str | None = None,
-                 on_error: Literal["raise", "skip"] = "raise",
-                 matrix: "StandardsMatrix | None" = None) -> ReadResult:
+def read_records(
+    path: str | os.PathLike,
+    *,
+    kind: str | None = None,
+    on_error: Literal["raise", "skip"] = "raise",
+    matrix: StandardsMatrix | None = None,
+) -> ReadResult:
     """Read a JSON Lines file of records.
 
     ``kind`` forces one record kind (a line of another kind is an error); None detects it per line.

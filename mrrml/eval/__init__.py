@@ -1,0 +1,7 @@
+"""Evaluation: HealthBench (:mod:`mrrml.eval.healthbench`)."""
+
+from __future__ import annotations
+
+from .._exports import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {})

@@ -1,4 +1,16 @@
 """Training objectives: GPRC (the geometric projection reference constraints) and the rated-score term."""
-from .gprc import GPRCConfig, GPRCOutput, gprc_loss, gprc_loss_reference, rated_loss
 
-__all__ = ["GPRCConfig", "GPRCOutput", "gprc_loss", "gprc_loss_reference", "rated_loss"]
+from __future__ import annotations
+
+from .._exports import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "GPRCConfig": ".gprc",
+        "GPRCOutput": ".gprc",
+        "gprc_loss": ".gprc",
+        "gprc_loss_reference": ".gprc",
+        "rated_loss": ".gprc",
+    },
+)

@@ -1,4 +1,4 @@
-"""GPRC — geometric projection reference constraints (DESIGN §3), as one pure function.
+"""GPRC — geometric projection reference constraints (docs/design.md §3), as one pure function.
 
 The same function serves as the eager reference (:func:`gprc_loss_reference`) and, wrapped by
 ``torch.compile(fullgraph=True, dynamic=True)``, as the fused training loss (:func:`gprc_loss`).
@@ -32,11 +32,13 @@ Why it is written the way it is:
   ``torch.where`` alone does not stop a NaN gradient flowing from the branch it discards.
 * Hyper-parameters travel as one tensor, so changing a λ (e.g. a schedule) does not recompile.
 """
+
 from __future__ import annotations
 
 import os
-from dataclasses import astuple, dataclass, fields
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -50,6 +52,11 @@ EAGER_ENV = "MRRML_GPRC_EAGER"
 
 class GPRCInputError(MrrmlError):
     """A tensor handed to the GPRC loss has the wrong shape, dtype or index range."""
+
+
+# What the compiled core reads from GPRCConfig, by name and in this order (``rated`` weighs a loss
+# outside the core).
+CORE_HYPERPARAMETERS = ("margin", "axis", "perp", "ortho", "neutral", "center", "eps")
 
 
 @dataclass(frozen=True)
@@ -76,9 +83,8 @@ class GPRCConfig:
             raise ConfigError(f"GPRCConfig.eps: must be > 0, got {self.eps}")
 
     def as_tensor(self, dtype: torch.dtype, device: torch.device) -> Tensor:
-        """``[margin, axis, perp, ortho, neutral, center, eps]`` for the loss core."""
-        values = astuple(self)
-        return torch.tensor([*values[:6], values[7]], dtype=dtype, device=device)
+        """The loss core's hyper-parameters, in the order of :data:`CORE_HYPERPARAMETERS`."""
+        return torch.tensor([getattr(self, name) for name in CORE_HYPERPARAMETERS], dtype=dtype, device=device)
 
 
 class GPRCOutput(NamedTuple):
@@ -123,12 +129,10 @@ class _RowStatistics(torch.autograd.Function):
         v = z_g - z_p
         w = z_m - z_p
         s_n = _scores(z_n, W) if z_n is not None else W.new_zeros(0)
-        return (_scores(z_g, W), _scores(z_m, W), _scores(z_p, W), s_n,
-                (v * v).sum(1), (w * v).sum(1), (w * w).sum(1))
+        return (_scores(z_g, W), _scores(z_m, W), _scores(z_p, W), s_n, (v * v).sum(1), (w * v).sum(1), (w * w).sum(1))
 
     @staticmethod
-    def backward(ctx, gs_g: Tensor, gs_m: Tensor, gs_p: Tensor, gs_n: Tensor, g_vv: Tensor,
-                 g_wv: Tensor, g_ww: Tensor):
+    def backward(ctx, gs_g: Tensor, gs_m: Tensor, gs_p: Tensor, gs_n: Tensor, g_vv: Tensor, g_wv: Tensor, g_ww: Tensor):
         W, z_g, z_m, z_p, z_n = ctx.saved_tensors
         v = z_g - z_p
         w = z_m - z_p
@@ -140,13 +144,27 @@ class _RowStatistics(torch.autograd.Function):
         if z_n is not None:
             grad_W = grad_W + gs_n.t() @ z_n
             grad_n = _scores_input_grad(gs_n, W)
-        return (grad_W, _scores_input_grad(gs_g, W) + grad_v, _scores_input_grad(gs_m, W) + grad_w,
-                _scores_input_grad(gs_p, W) - grad_v - grad_w, grad_n)
+        return (
+            grad_W,
+            _scores_input_grad(gs_g, W) + grad_v,
+            _scores_input_grad(gs_m, W) + grad_w,
+            _scores_input_grad(gs_p, W) - grad_v - grad_w,
+            grad_n,
+        )
 
 
-def _gprc_core(z_good: Tensor, z_medium: Tensor, z_poor: Tensor, W: Tensor, b: Tensor,
-               dim_idx: Tensor, has_medium: Tensor, z_neutral: Tensor | None,
-               has_neutral: Tensor | None, hp: Tensor) -> tuple[Tensor, ...]:
+def _gprc_core(
+    z_good: Tensor,
+    z_medium: Tensor,
+    z_poor: Tensor,
+    W: Tensor,
+    b: Tensor,
+    dim_idx: Tensor,
+    has_medium: Tensor,
+    z_neutral: Tensor | None,
+    has_neutral: Tensor | None,
+    hp: Tensor,
+) -> tuple[Tensor, ...]:
     """The loss as a pure tensor function: returns ``(loss, rank, axis, perp, ortho, neutral, center)``."""
     dtype = torch.promote_types(z_good.dtype, torch.float32)
     z_g, z_m, z_p = z_good.to(dtype), z_medium.to(dtype), z_poor.to(dtype)
@@ -187,8 +205,7 @@ def _gprc_core(z_good: Tensor, z_medium: Tensor, z_poor: Tensor, W: Tensor, b: T
 
     # center: mean of s² over every score computed for an answer that is present.
     present_m = has_medium.unsqueeze(1)
-    sq_sum = (s_g * s_g).sum() + (s_p * s_p).sum() \
-        + torch.where(present_m, s_m * s_m, torch.zeros_like(s_m)).sum()
+    sq_sum = (s_g * s_g).sum() + (s_p * s_p).sum() + torch.where(present_m, s_m * s_m, torch.zeros_like(s_m)).sum()
     count = 2 * s_g.numel() + has_medium.sum() * s_g.shape[1]
 
     if z_neutral is not None and has_neutral is not None:
@@ -201,14 +218,21 @@ def _gprc_core(z_good: Tensor, z_medium: Tensor, z_poor: Tensor, W: Tensor, b: T
         neutral = torch.zeros((), dtype=dtype, device=z_g.device)
     center = sq_sum / count.to(dtype)
 
-    loss = rank + lam_axis * axis + lam_perp * perp + lam_ortho * ortho \
-        + lam_neutral * neutral + lam_center * center
+    loss = rank + lam_axis * axis + lam_perp * perp + lam_ortho * ortho + lam_neutral * neutral + lam_center * center
     return loss, rank, axis, perp, ortho, neutral, center
 
 
-def _check_inputs(z_good: Tensor, z_medium: Tensor, z_poor: Tensor, W: Tensor, b: Tensor,
-                  dim_idx: Tensor, has_medium: Tensor, z_neutral: Tensor | None,
-                  has_neutral: Tensor | None) -> None:
+def _check_inputs(
+    z_good: Tensor,
+    z_medium: Tensor,
+    z_poor: Tensor,
+    W: Tensor,
+    b: Tensor,
+    dim_idx: Tensor,
+    has_medium: Tensor,
+    z_neutral: Tensor | None,
+    has_neutral: Tensor | None,
+) -> None:
     """Raise :class:`GPRCInputError` naming the argument whose shape, dtype or range is wrong."""
     if W.dim() != 2:
         raise GPRCInputError(f"W: expected [D, P], got shape {tuple(W.shape)}")
@@ -230,8 +254,9 @@ def _check_inputs(z_good: Tensor, z_medium: Tensor, z_poor: Tensor, W: Tensor, b
         if not z.is_floating_point():
             raise GPRCInputError(f"{name}: expected a floating tensor, got {z.dtype}")
     if tuple(dim_idx.shape) != (K,) or dim_idx.dtype not in (torch.int64, torch.int32):
-        raise GPRCInputError(f"dim_idx: expected an integer tensor of shape ({K},), "
-                             f"got {dim_idx.dtype} {tuple(dim_idx.shape)}")
+        raise GPRCInputError(
+            f"dim_idx: expected an integer tensor of shape ({K},), got {dim_idx.dtype} {tuple(dim_idx.shape)}"
+        )
     masks = {"has_medium": has_medium}
     if (z_neutral is None) != (has_neutral is None):
         raise GPRCInputError("z_neutral and has_neutral must be given together")
@@ -239,40 +264,56 @@ def _check_inputs(z_good: Tensor, z_medium: Tensor, z_poor: Tensor, W: Tensor, b
         masks["has_neutral"] = has_neutral
     for name, mask in masks.items():
         if tuple(mask.shape) != (K,) or mask.dtype != torch.bool:
-            raise GPRCInputError(f"{name}: expected a bool tensor of shape ({K},), "
-                                 f"got {mask.dtype} {tuple(mask.shape)}")
+            raise GPRCInputError(
+                f"{name}: expected a bool tensor of shape ({K},), got {mask.dtype} {tuple(mask.shape)}"
+            )
     if K:
         low, high = torch.aminmax(dim_idx)
         if int(low) < 0 or int(high) >= D:
-            raise GPRCInputError(f"dim_idx: values must lie in [0, {D - 1}], "
-                                 f"got range [{int(low)}, {int(high)}]")
+            raise GPRCInputError(f"dim_idx: values must lie in [0, {D - 1}], got range [{int(low)}, {int(high)}]")
 
 
-def _run(core: Callable[..., tuple[Tensor, ...]], z_good: Tensor, z_medium: Tensor, z_poor: Tensor,
-         W: Tensor, b: Tensor, dim_idx: Tensor, has_medium: Tensor, z_neutral: Tensor | None,
-         has_neutral: Tensor | None, config: GPRCConfig) -> GPRCOutput:
+def _run(
+    core: Callable[..., tuple[Tensor, ...]],
+    z_good: Tensor,
+    z_medium: Tensor,
+    z_poor: Tensor,
+    W: Tensor,
+    b: Tensor,
+    dim_idx: Tensor,
+    has_medium: Tensor,
+    z_neutral: Tensor | None,
+    has_neutral: Tensor | None,
+    config: GPRCConfig,
+) -> GPRCOutput:
     _check_inputs(z_good, z_medium, z_poor, W, b, dim_idx, has_medium, z_neutral, has_neutral)
     dtype = torch.promote_types(z_good.dtype, torch.float32)
     hp = config.as_tensor(dtype, z_good.device)
     # The loss is always computed in (at least) fp32, even inside a bf16 autocast region.
     with torch.autocast(device_type=z_good.device.type, enabled=False):
-        loss, *values = core(z_good, z_medium, z_poor, W, b, dim_idx.long(), has_medium,
-                             z_neutral, has_neutral, hp)
+        loss, *values = core(z_good, z_medium, z_poor, W, b, dim_idx.long(), has_medium, z_neutral, has_neutral, hp)
     return GPRCOutput(loss, dict(zip(TERMS, values)))
 
 
-def gprc_loss_reference(z_good: Tensor, z_medium: Tensor, z_poor: Tensor, W: Tensor, b: Tensor,
-                        dim_idx: Tensor, has_medium: Tensor, z_neutral: Tensor | None = None,
-                        has_neutral: Tensor | None = None,
-                        config: GPRCConfig = GPRCConfig()) -> GPRCOutput:
+def gprc_loss_reference(
+    z_good: Tensor,
+    z_medium: Tensor,
+    z_poor: Tensor,
+    W: Tensor,
+    b: Tensor,
+    dim_idx: Tensor,
+    has_medium: Tensor,
+    z_neutral: Tensor | None = None,
+    has_neutral: Tensor | None = None,
+    config: GPRCConfig = GPRCConfig(),
+) -> GPRCOutput:
     """The GPRC loss, run eagerly op by op (the reference that the compiled path must match).
 
     ``z_*``: ``[K, P]`` anchored embeddings (rows of ``z_medium`` where ``has_medium`` is False are
     ignored: pass zeros); ``W [D, P]``, ``b [D]``: the heads; ``dim_idx [K]``: the dimension each
     triplet is about; ``has_medium``/``has_neutral [K]`` bool. Computed in fp32 (fp64 stays fp64).
     """
-    return _run(_gprc_core, z_good, z_medium, z_poor, W, b, dim_idx, has_medium,
-                z_neutral, has_neutral, config)
+    return _run(_gprc_core, z_good, z_medium, z_poor, W, b, dim_idx, has_medium, z_neutral, has_neutral, config)
 
 
 UNROLL_HEADS_BELOW = 65
@@ -292,8 +333,13 @@ error under ``fullgraph=True``."""
 
 def compile_core() -> Callable[..., tuple[Tensor, ...]]:
     """A fresh ``torch.compile`` of the loss core, with the settings :func:`gprc_loss` uses."""
-    return torch.compile(_gprc_core, fullgraph=True, dynamic=True, recompile_limit=GRAPHS_PER_PROCESS,
-                         options={"unroll_reductions_threshold": UNROLL_HEADS_BELOW})
+    return torch.compile(
+        _gprc_core,
+        fullgraph=True,
+        dynamic=True,
+        recompile_limit=GRAPHS_PER_PROCESS,
+        options={"unroll_reductions_threshold": UNROLL_HEADS_BELOW},
+    )
 
 
 _compiled_core: Callable[..., tuple[Tensor, ...]] | None = None
@@ -312,10 +358,20 @@ def eager_forced() -> bool:
     return os.environ.get(EAGER_ENV, "0").strip().lower() in ("1", "true", "yes", "on")
 
 
-def gprc_loss(z_good: Tensor, z_medium: Tensor, z_poor: Tensor, W: Tensor, b: Tensor,
-              dim_idx: Tensor, has_medium: Tensor, z_neutral: Tensor | None = None,
-              has_neutral: Tensor | None = None, config: GPRCConfig = GPRCConfig(),
-              *, eager: bool = False) -> GPRCOutput:
+def gprc_loss(
+    z_good: Tensor,
+    z_medium: Tensor,
+    z_poor: Tensor,
+    W: Tensor,
+    b: Tensor,
+    dim_idx: Tensor,
+    has_medium: Tensor,
+    z_neutral: Tensor | None = None,
+    has_neutral: Tensor | None = None,
+    config: GPRCConfig = GPRCConfig(),
+    *,
+    eager: bool = False,
+) -> GPRCOutput:
     """The GPRC loss under ``torch.compile(fullgraph=True, dynamic=True)``; same arguments and
     result as :func:`gprc_loss_reference`.
 
@@ -324,8 +380,7 @@ def gprc_loss(z_good: Tensor, z_medium: Tensor, z_poor: Tensor, W: Tensor, b: Te
     unavailable. Only this head+loss region is compiled, so quantised backbones are unaffected.
     """
     core = _gprc_core if eager or eager_forced() else _get_compiled_core()
-    return _run(core, z_good, z_medium, z_poor, W, b, dim_idx, has_medium,
-                z_neutral, has_neutral, config)
+    return _run(core, z_good, z_medium, z_poor, W, b, dim_idx, has_medium, z_neutral, has_neutral, config)
 
 
 def rated_loss(scores: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
@@ -334,8 +389,10 @@ def rated_loss(scores: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
     Targets under a False mask may hold anything (NaN included): they are replaced before use.
     """
     if scores.shape != targets.shape or scores.shape != mask.shape:
-        raise GPRCInputError(f"rated_loss: scores {tuple(scores.shape)}, targets {tuple(targets.shape)} "
-                             f"and mask {tuple(mask.shape)} must have the same shape")
+        raise GPRCInputError(
+            f"rated_loss: scores {tuple(scores.shape)}, targets {tuple(targets.shape)} "
+            f"and mask {tuple(mask.shape)} must have the same shape"
+        )
     dtype = torch.promote_types(scores.dtype, torch.float32)
     keep = mask.bool()
     diff = scores.to(dtype) - torch.where(keep, targets.to(dtype), torch.zeros_like(scores, dtype=dtype))

@@ -1,6 +1,19 @@
-"""The reward model: backbone loading (LoRA, quantisation, builtins), anchored pooling, linear heads, save/load."""
-from .backbone import BackboneConfig, LoraSettings, load_backbone
-from .heads import RewardHeads
-from .reward_model import RewardModel, ScoreResult, load
+"""The reward model: backbone loading (LoRA, quantisation, builtins), anchored pooling, linear heads,
+save/load and scoring."""
 
-__all__ = ["BackboneConfig", "LoraSettings", "load_backbone", "RewardHeads", "RewardModel", "ScoreResult", "load"]
+from __future__ import annotations
+
+from .._exports import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "BackboneConfig": ".backbone",
+        "LoraSettings": ".backbone",
+        "load_backbone": ".backbone",
+        "RewardHeads": ".heads",
+        "RewardModel": ".reward_model",
+        "ScoreResult": ".reward_model",
+        "load": ".reward_model",
+    },
+)

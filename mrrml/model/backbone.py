@@ -6,13 +6,14 @@ local cache directory as an ordinary checkpoint, so every backbone — builtin, 
 hub id — takes the same ``from_pretrained`` path and gets dtype, attention, quantisation and LoRA the
 same way.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import torch
 
@@ -85,7 +86,7 @@ class BackboneConfig:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "backbone") -> "BackboneConfig":
+    def from_dict(cls, data: dict[str, Any], where: str = "backbone") -> BackboneConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -108,8 +109,12 @@ def quantization_config(cfg: BackboneConfig) -> Any:
     from transformers import BitsAndBytesConfig
 
     if cfg.quantization == "4bit":
-        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                                  bnb_4bit_compute_dtype=torch_dtype(cfg.dtype))
+        return BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch_dtype(cfg.dtype),
+        )
     return BitsAndBytesConfig(load_in_8bit=True)
 
 
@@ -125,8 +130,9 @@ def load_tokenizer(source: str, cfg: BackboneConfig, gguf_file: str | None = Non
     from transformers import AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=gguf_file, local_files_only=_offline(),
-                                                  trust_remote_code=cfg.trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(
+            source, gguf_file=gguf_file, local_files_only=_offline(), trust_remote_code=cfg.trust_remote_code
+        )
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"cannot load tokenizer from {source!r}: {exc}") from exc
     if tokenizer.pad_token_id is None:
@@ -140,8 +146,12 @@ def load_base(source: str, cfg: BackboneConfig, gguf_file: str | None = None) ->
     """The base transformer (no LM head, no adapter) with dtype, attention and quantisation applied."""
     from transformers import AutoModel
 
-    kwargs: dict[str, Any] = dict(dtype=torch_dtype(cfg.dtype), attn_implementation=cfg.attn_implementation,
-                                  local_files_only=_offline(), trust_remote_code=cfg.trust_remote_code)
+    kwargs: dict[str, Any] = dict(
+        dtype=torch_dtype(cfg.dtype),
+        attn_implementation=cfg.attn_implementation,
+        local_files_only=_offline(),
+        trust_remote_code=cfg.trust_remote_code,
+    )
     if gguf_file:
         kwargs["gguf_file"] = gguf_file
     else:
@@ -164,16 +174,24 @@ def apply_training_settings(model: torch.nn.Module, cfg: BackboneConfig) -> torc
 
     checkpoint_kwargs = {"use_reentrant": False}
     if cfg.quantization:
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing,
-                                                gradient_checkpointing_kwargs=checkpoint_kwargs)
+        model = prepare_model_for_kbit_training(
+            model,
+            use_gradient_checkpointing=cfg.gradient_checkpointing,
+            gradient_checkpointing_kwargs=checkpoint_kwargs,
+        )
     elif cfg.gradient_checkpointing:
         if hasattr(model, "activation_checkpointing_enable"):  # transformers 5 name
             model.activation_checkpointing_enable(activation_checkpointing_kwargs=checkpoint_kwargs)
         else:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=checkpoint_kwargs)
     if cfg.lora is not None:
-        lora = LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
-                          target_modules=list(cfg.lora.target_modules), bias="none")
+        lora = LoraConfig(
+            r=cfg.lora.r,
+            lora_alpha=cfg.lora.alpha,
+            lora_dropout=cfg.lora.dropout,
+            target_modules=list(cfg.lora.target_modules),
+            bias="none",
+        )
         try:
             model = get_peft_model(model, lora)
         except ValueError as exc:
@@ -213,24 +231,3 @@ def attention_implementation(model: Any) -> str:
     config = getattr(model, "config", None)
     name = getattr(config, "_attn_implementation", None) or getattr(config, "attn_implementation", None)
     return str(name) if name else "eager"
-
-
-_declined: set[tuple[int, str]] = set()
-
-
-def optional_speedup(backbone: Any, requested: bool, why_not: Callable[[Any], str | None],
-                     level: int = logging.WARNING) -> bool:
-    """Whether an optional optimisation (packing, last-layer pruning) runs on ``backbone``.
-
-    ``why_not(backbone)`` gives the reason it cannot (None when it can). A declined request is logged
-    once per backbone and reason, so a scoring loop does not repeat the warning on every call; at
-    ``level``: a warning where the user asked for the optimisation, INFO where a default chose it."""
-    if not requested:
-        return False
-    reason = why_not(backbone)
-    if reason is None:
-        return True
-    if (id(backbone), reason) not in _declined:
-        _declined.add((id(backbone), reason))
-        log.log(level, "mrrml: %s", reason)
-    return False

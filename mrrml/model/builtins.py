@@ -10,6 +10,7 @@ Materialising to disk (rather than building in memory) lets every backbone go th
 are written to a temporary directory and renamed into place, so concurrent processes never see a half
 written checkpoint.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,26 +18,30 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 from ..errors import ConfigError
-from ..resources import qwen3_tokenizer_dir, smollm2_gguf_path
+from ..resources import cache_dir, qwen3_tokenizer_dir, smollm2_gguf_path
 
 BUILTIN_PREFIX = "builtin:"
 TINY_QWEN3 = "builtin:tiny-qwen3"
 SMOLLM2 = "builtin:smollm2-135m"
 
 # Default sizes of builtin:tiny-qwen3 (overridable key by key through BackboneConfig.tiny).
-TINY_DEFAULTS: dict[str, Any] = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                     num_attention_heads=4, num_key_value_heads=2, head_dim=16,
-                                     max_position_embeddings=4096, seed=0)
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("MRRML_CACHE_DIR") or Path.home() / ".cache" / "mrrml")
+TINY_DEFAULTS: dict[str, Any] = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=16,
+    max_position_embeddings=4096,
+    seed=0,
+)
 
 
 def _write_once(target: Path, build: Callable[[Path], None]) -> Path:
@@ -68,8 +73,13 @@ def _build_tiny_qwen3(settings: dict[str, Any], out: Path) -> None:
 
     tokenizer = AutoTokenizer.from_pretrained(qwen3_tokenizer_dir(), local_files_only=True)
     sizes = {k: v for k, v in settings.items() if k != "seed"}
-    config = Qwen3Config(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
-                         eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=False, **sizes)
+    config = Qwen3Config(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=False,
+        **sizes,
+    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(settings["seed"]))
         model = Qwen3Model(config)
@@ -101,7 +111,7 @@ def materialize_builtin(name: str, tiny: dict[str, Any] | None = None) -> Path:
     if name == TINY_QWEN3:
         settings = tiny_settings(tiny or {})
         key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-        return _write_once(cache_root() / f"tiny-qwen3-{key}", lambda out: _build_tiny_qwen3(settings, out))
+        return _write_once(cache_dir() / f"tiny-qwen3-{key}", lambda out: _build_tiny_qwen3(settings, out))
     if name == SMOLLM2:
-        return _write_once(cache_root() / "smollm2-135m", _build_smollm2)
+        return _write_once(cache_dir() / "smollm2-135m", _build_smollm2)
     raise ConfigError(f"unknown builtin backbone {name!r}; known: {[TINY_QWEN3, SMOLLM2]}")

@@ -1,9 +1,10 @@
 """Per-dimension linear reward heads, with an optional shared linear projection in front.
 
-Heads are linear on purpose (DESIGN §2): a score is a projection of the anchored embedding on the
+Heads are linear on purpose (docs/design.md §2): a score is a projection of the anchored embedding on the
 dimension's reference axis, ``s_d = <W_d, z> + b_d``, which is what GPRC constrains geometrically, and
 it keeps scores linear in the backbone's hidden state so a token-classification export reproduces them.
 """
+
 from __future__ import annotations
 
 import torch
@@ -31,11 +32,7 @@ class RewardHeads(nn.Module):
         self.weight = nn.Parameter(torch.empty(num_dimensions, width))
         self.bias = nn.Parameter(torch.zeros(num_dimensions))
         # Small random axes: distinct directions from the start (ortho term), scores near zero.
-        nn.init.normal_(self.weight, std=1.0 / width ** 0.5)
-
-    @property
-    def embedding_dim(self) -> int:
-        return self.projection_dim or self.hidden_size
+        nn.init.normal_(self.weight, std=1.0 / width**0.5)
 
     def project(self, hidden: torch.Tensor) -> torch.Tensor:
         """Hidden states [..., H] -> head space [..., P], computed in fp32."""

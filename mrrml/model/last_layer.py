@@ -27,26 +27,28 @@ LoRA-wrapped (peft) and bitsandbytes-quantised projections work unchanged.
 Thread safety: the positions live in thread-local state; the patched forward runs the original layer
 for any thread that did not enter the context (a server scoring on several threads stays correct).
 """
+
 from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 from torch import nn
 
 from ..errors import MrrmlError
-from .backbone import attention_implementation, optional_speedup
-
+from .backbone import attention_implementation
+from .optional_speedups import optional_speedup
 
 SUPPORTED_ATTENTION = ("sdpa", "eager")
 SUPPORTED_LAYERS = ("Qwen3DecoderLayer", "Qwen2DecoderLayer", "LlamaDecoderLayer")
 
-_local = threading.local()              # .positions: dict[id(layer), LongTensor [B, S]]
+_local = threading.local()  # .positions: dict[id(layer), LongTensor [B, S]]
 _install_lock = threading.Lock()
-_installed: dict[int, list[Any]] = {}   # id(layer) -> [layer, users]
+_installed: dict[int, list[Any]] = {}  # id(layer) -> [layer, users]
 
 
 class LastLayerError(MrrmlError):
@@ -80,13 +82,17 @@ def pruning_unsupported_reason(backbone: nn.Module) -> str | None:
         return f"decoder layer {name} is not one of {list(SUPPORTED_LAYERS)}, so last-layer pruning is off"
     impl = attention_implementation(model)
     if impl not in SUPPORTED_ATTENTION:
-        return (f"attention implementation {impl!r} is not one of {list(SUPPORTED_ATTENTION)} (its masks cannot be "
-                "cut to the selected query rows), so last-layer pruning is off")
+        return (
+            f"attention implementation {impl!r} is not one of {list(SUPPORTED_ATTENTION)} (its masks cannot be "
+            "cut to the selected query rows), so last-layer pruning is off"
+        )
     if getattr(layer.self_attn, "sliding_window", None) is not None:
         return "the last decoder layer uses sliding-window attention, so last-layer pruning is off"
     if "forward" in vars(layer) and id(layer) not in _installed:
-        return (f"the last decoder layer's forward is already wrapped ({vars(layer)['forward']!r}, e.g. an "
-                "accelerate hook), so last-layer pruning is off")
+        return (
+            f"the last decoder layer's forward is already wrapped ({vars(layer)['forward']!r}, e.g. an "
+            "accelerate hook), so last-layer pruning is off"
+        )
     return None
 
 
@@ -108,8 +114,9 @@ def prune_last_layer(backbone: nn.Module, positions: torch.Tensor, enabled: bool
         yield False
         return
     if positions.dim() != 2 or positions.dtype not in (torch.int32, torch.int64):
-        raise LastLayerError(f"positions must be an integer tensor [batch, selected], got {positions.dtype} "
-                             f"{tuple(positions.shape)}")
+        raise LastLayerError(
+            f"positions must be an integer tensor [batch, selected], got {positions.dtype} {tuple(positions.shape)}"
+        )
     layer = _last_layer(base_transformer(backbone))
     assert layer is not None  # use_pruning checked it
     _install(layer)
@@ -156,7 +163,7 @@ def _uninstall(layer: nn.Module) -> None:
         entry = _installed[id(layer)]
         entry[1] -= 1
         if entry[1] == 0:
-            del layer.forward          # first: a wrapped forward must never be seen unregistered
+            del layer.forward  # first: a wrapped forward must never be seen unregistered
             del _installed[id(layer)]
 
 
@@ -176,8 +183,14 @@ def _rows(x: torch.Tensor, index: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.take_along_dim(x, index, dim=dim)
 
 
-def _selected_mask(attention_mask: torch.Tensor | None, positions: torch.Tensor, seq_length: int,
-                   kv_length: int, implementation: str, dtype: torch.dtype) -> torch.Tensor:
+def _selected_mask(
+    attention_mask: torch.Tensor | None,
+    positions: torch.Tensor,
+    seq_length: int,
+    kv_length: int,
+    implementation: str,
+    dtype: torch.dtype,
+) -> torch.Tensor:
     """The mask rows [B, 1|heads, S, K] of the selected queries, in the format ``implementation`` reads."""
     if attention_mask is not None:
         if attention_mask.dim() != 4 or attention_mask.shape[-1] != kv_length:
@@ -186,7 +199,7 @@ def _selected_mask(attention_mask: torch.Tensor | None, positions: torch.Tensor,
     # No mask: purely causal over the cached tokens and this chunk (sdpa's causal fast path).
     past = kv_length - seq_length
     keys = torch.arange(kv_length, device=positions.device)
-    allowed = (keys <= (positions + past)[..., None])[:, None]           # [B, 1, S, K]
+    allowed = (keys <= (positions + past)[..., None])[:, None]  # [B, 1, S, K]
     if implementation == "sdpa":
         return allowed
     additive = torch.zeros(allowed.shape, dtype=dtype, device=allowed.device)
@@ -202,10 +215,15 @@ def _attention_function(attn: nn.Module, implementation: str) -> Callable[..., t
     return ALL_ATTENTION_FUNCTIONS[implementation]
 
 
-def pruned_layer_forward(layer: nn.Module, positions: torch.Tensor, hidden_states: torch.Tensor,
-                         attention_mask: torch.Tensor | None = None,
-                         position_embeddings: tuple[torch.Tensor, torch.Tensor] | None = None,
-                         cache: Any = None, **kwargs: Any) -> torch.Tensor:
+def pruned_layer_forward(
+    layer: nn.Module,
+    positions: torch.Tensor,
+    hidden_states: torch.Tensor,
+    attention_mask: torch.Tensor | None = None,
+    position_embeddings: tuple[torch.Tensor, torch.Tensor] | None = None,
+    cache: Any = None,
+    **kwargs: Any,
+) -> torch.Tensor:
     """The decoder layer's output at ``positions`` [B, S], written into a copy of ``hidden_states`` [B, T, H].
 
     Keys and values (and the cache update) cover all T tokens; everything after them only the S
@@ -239,7 +257,7 @@ def pruned_layer_forward(layer: nn.Module, positions: torch.Tensor, hidden_state
     if cache is not None:
         keys, values = cache.update(keys, values, attn.layer_idx, kwargs=kwargs)
 
-    gather = positions[..., None]                                          # [B, S, 1]
+    gather = positions[..., None]  # [B, S, 1]
     selected = _rows(normed, gather, dim=1)
     queries = attn.q_proj(selected).view(batch, positions.shape[1], -1, head_dim)
     if hasattr(attn, "q_norm"):
@@ -247,8 +265,9 @@ def pruned_layer_forward(layer: nn.Module, positions: torch.Tensor, hidden_state
     queries = _rotary(queries.transpose(1, 2), _rows(cos, gather, dim=1), _rows(sin, gather, dim=1))
     mask = _selected_mask(attention_mask, positions, length, keys.shape[2], implementation, queries.dtype)
     dropout = attn.attention_dropout if attn.training else 0.0
-    output, _ = _attention_function(attn, implementation)(attn, queries, keys, values, mask, dropout=dropout,
-                                                          scaling=attn.scaling)
+    output, _ = _attention_function(attn, implementation)(
+        attn, queries, keys, values, mask, dropout=dropout, scaling=attn.scaling
+    )
     output = attn.o_proj(output.reshape(batch, positions.shape[1], -1))
     residual = _rows(hidden_states, gather, dim=1) + output
     output = residual + layer.mlp(layer.post_attention_layernorm(residual))

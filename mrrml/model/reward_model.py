@@ -1,7 +1,7 @@
 """The multidimensional reward model: backbone + anchored pooling + per-dimension heads + matrix weights.
 
 ``z = f(h[last answer token]) - f(h[last prompt token])``, ``s = W z + b`` (one row per matrix
-dimension), ``r = sum_d w_d(scenario, discipline) * (s_d - mean_d) / std_d``. See DESIGN §2.
+dimension), ``r = sum_d w_d(scenario, discipline) * (s_d - mean_d) / std_d``. See docs/design.md §2.
 
 A saved model is one directory (no pickle anywhere; JSON, YAML and safetensors only)::
 
@@ -13,27 +13,38 @@ A saved model is one directory (no pickle anywhere; JSON, YAML and safetensors o
     backbone/             full backbone weights (full fine-tuning, or a random-init builtin base)
     adapter/              the peft LoRA adapter (LoRA / QLoRA); the base comes from backbone/ or the reference
 """
+
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
-from ..data.collate import ConversationEncoder, pad_batch
-from ..data.records import Prompt
+from ..data.chat import Prompt
+from ..data.encoder import ConversationEncoder, pad_batch
 from ..errors import ConfigError, MatrixError, ModelLoadError
 from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
-from .backbone import (BackboneConfig, apply_training_settings, hidden_size, load_backbone, load_base,
-                       load_tokenizer, resolve_source, source_dir)
+from .backbone import (
+    BackboneConfig,
+    apply_training_settings,
+    hidden_size,
+    load_backbone,
+    load_base,
+    load_tokenizer,
+    resolve_source,
+    source_dir,
+)
 from .builtins import TINY_QWEN3
 from .heads import RewardHeads
-from .packed import packed_raw_scores, padded_embed, use_packing
+from .packed_forward import use_packing
 from .pooling import backbone_hidden, pool_answer_and_anchor
+from .shared_prompt_scoring import packed_raw_scores, padded_embed
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "mrrml_config.json"
@@ -49,15 +60,20 @@ class ScoreResult:
     """Scores of N (prompt, answer) pairs, in input order."""
 
     dimensions: list[str]
-    raw: torch.Tensor          # [N, D] head outputs
-    normalized: torch.Tensor   # [N, D] (raw - mean) / std
-    reward: torch.Tensor       # [N] matrix-weighted sum of normalized scores
+    raw: torch.Tensor  # [N, D] head outputs
+    normalized: torch.Tensor  # [N, D] (raw - mean) / std
+    reward: torch.Tensor  # [N] matrix-weighted sum of normalized scores
 
     def to_dicts(self) -> list[dict[str, Any]]:
         """One JSON-ready dict per input: raw and normalised scores by dimension, and the reward."""
-        return [{"scores": dict(zip(self.dimensions, raw)), "normalized": dict(zip(self.dimensions, norm)),
-                 "reward": reward}
-                for raw, norm, reward in zip(self.raw.tolist(), self.normalized.tolist(), self.reward.tolist())]
+        return [
+            {
+                "scores": dict(zip(self.dimensions, raw)),
+                "normalized": dict(zip(self.dimensions, norm)),
+                "reward": reward,
+            }
+            for raw, norm, reward in zip(self.raw.tolist(), self.normalized.tolist(), self.reward.tolist())
+        ]
 
 
 def _is_peft(model: nn.Module) -> bool:
@@ -67,9 +83,17 @@ def _is_peft(model: nn.Module) -> bool:
 class RewardModel(nn.Module):
     """One backbone, one linear head per matrix dimension, matrix-weighted reward. Build with :meth:`build`."""
 
-    def __init__(self, backbone: nn.Module, tokenizer: Any, matrix: Any, heads: RewardHeads,
-                 backbone_config: BackboneConfig, anchor: bool = True,
-                 max_prompt_tokens: int = 1024, max_answer_tokens: int = 512):
+    def __init__(
+        self,
+        backbone: nn.Module,
+        tokenizer: Any,
+        matrix: Any,
+        heads: RewardHeads,
+        backbone_config: BackboneConfig,
+        anchor: bool = True,
+        max_prompt_tokens: int = 1024,
+        max_answer_tokens: int = 512,
+    ):
         super().__init__()
         if heads.num_dimensions != len(matrix.dimension_ids):
             raise ConfigError(f"{heads.num_dimensions} heads for {len(matrix.dimension_ids)} matrix dimensions")
@@ -86,8 +110,15 @@ class RewardModel(nn.Module):
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def build(cls, backbone: BackboneConfig, matrix: Any, projection_dim: int | None = None, anchor: bool = True,
-              max_prompt_tokens: int = 1024, max_answer_tokens: int = 512) -> "RewardModel":
+    def build(
+        cls,
+        backbone: BackboneConfig,
+        matrix: Any,
+        projection_dim: int | None = None,
+        anchor: bool = True,
+        max_prompt_tokens: int = 1024,
+        max_answer_tokens: int = 512,
+    ) -> RewardModel:
         """A fresh reward model: backbone per ``backbone`` (LoRA/quantisation applied), new heads."""
         model, tokenizer = load_backbone(backbone)
         heads = RewardHeads(len(matrix.dimension_ids), hidden_size(model), projection_dim)
@@ -103,16 +134,28 @@ class RewardModel(nn.Module):
         return self.heads.weight.device
 
     # ------------------------------------------------------------------ scoring
-    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, prompt_index: torch.Tensor,
-              answer_index: torch.Tensor, position_ids: torch.Tensor | None = None) -> torch.Tensor:
+    def embed(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        prompt_index: torch.Tensor,
+        answer_index: torch.Tensor,
+        position_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Anchored embeddings ``z`` [B, P] (fp32) from one forward pass."""
         hidden = backbone_hidden(self.backbone, input_ids, attention_mask, position_ids)
         answer, prompt = pool_answer_and_anchor(hidden, prompt_index, answer_index)
         z = self.heads.project(answer)
         return z - self.heads.project(prompt) if self.anchor else z
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, prompt_index: torch.Tensor,
-                answer_index: torch.Tensor, position_ids: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        prompt_index: torch.Tensor,
+        answer_index: torch.Tensor,
+        position_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Raw per-dimension scores [B, D] (fp32)."""
         return self.heads(self.embed(input_ids, attention_mask, prompt_index, answer_index, position_ids))
 
@@ -135,20 +178,26 @@ class RewardModel(nn.Module):
         """Matrix weights [D] for a cell (or the mean over applicable cells); unknown ids -> ConfigError."""
         return torch.tensor(self.matrix.weight_vector(scenario, discipline), dtype=torch.float32)
 
-    def reward(self, scores: torch.Tensor, scenario: str | None = None,
-               discipline: str | None = None) -> torch.Tensor:
+    def reward(self, scores: torch.Tensor, scenario: str | None = None, discipline: str | None = None) -> torch.Tensor:
         """``sum_d w_d * normalize(scores)_d`` [B]."""
         weights = self.weight_vector(scenario, discipline).to(scores.device)
         return self.normalize(scores) @ weights
 
-    def score(self, prompts: Sequence[Prompt], answers: Sequence[str], scenario: str | None = None,
-              discipline: str | None = None, batch_size: int = 16, packing: bool = True,
-              prune_last_layer: bool = True) -> ScoreResult:
+    def score(
+        self,
+        prompts: Sequence[Prompt],
+        answers: Sequence[str],
+        scenario: str | None = None,
+        discipline: str | None = None,
+        batch_size: int = 16,
+        packing: bool = True,
+        prune_last_layer: bool = True,
+    ) -> ScoreResult:
         """Score N (prompt, answer) pairs; batches are length-sorted to waste little padding.
 
         With ``packing`` (and an attention implementation that takes a block mask) answers that share a
         prompt (RL groups, best-of-N) are scored together: the prompt runs once and its key/value cache
-        serves every answer (:mod:`mrrml.model.packed`); otherwise, or as the logged fallback, one row
+        serves every answer (:mod:`mrrml.model.packed_forward`); otherwise, or as the logged fallback, one row
         per answer. Scores are the same either way. ``prune_last_layer`` (where the architecture allows)
         runs the last decoder layer only at the pooled positions (:mod:`mrrml.model.last_layer`); it too
         leaves the scores unchanged.
@@ -169,7 +218,7 @@ class RewardModel(nn.Module):
                     raw = packed_raw_scores(self, examples, batch_size, prune_last_layer=prune_last_layer)
                 else:
                     for start in range(0, len(order), batch_size):
-                        rows = order[start:start + batch_size]
+                        rows = order[start : start + batch_size]
                         batch = pad_batch([examples[i] for i in rows], self.tokenizer.pad_token_id, "right")
                         batch = {k: v.to(self.device) for k, v in batch.items()}
                         raw[rows] = self.heads(padded_embed(self, batch, prune_last_layer)).float().cpu()
@@ -206,28 +255,40 @@ class RewardModel(nn.Module):
 
         heads = {k: v.detach().float().cpu().contiguous() for k, v in self.heads.state_dict().items()}
         atomic_write_bytes(path / HEADS_FILE, save(heads))
-        atomic_write_json(path / NORMALIZATION_FILE, {
-            d: {"mean": m, "std": s}
-            for d, m, s in zip(self.dimensions, self.norm_mean.tolist(), self.norm_std.tolist())})
+        atomic_write_json(
+            path / NORMALIZATION_FILE,
+            {
+                d: {"mean": m, "std": s}
+                for d, m, s in zip(self.dimensions, self.norm_mean.tolist(), self.norm_std.tolist())
+            },
+        )
         atomic_write_text(path / MATRIX_FILE, self.matrix.to_yaml())
         self.tokenizer.save_pretrained(path)
-        atomic_write_json(path / CONFIG_FILE, {
-            "format_version": FORMAT_VERSION,
-            "backbone": cfg.to_dict(),
-            "backbone_weights": backbone_weights,
-            "adapter": adapter,
-            "hidden_size": self.heads.hidden_size,
-            "projection_dim": self.heads.projection_dim,
-            "anchor": self.anchor,
-            "dimensions": self.dimensions,
-            "encoder": self.encoder.settings(),
-        })
+        atomic_write_json(
+            path / CONFIG_FILE,
+            {
+                "format_version": FORMAT_VERSION,
+                "backbone": cfg.to_dict(),
+                "backbone_weights": backbone_weights,
+                "adapter": adapter,
+                "hidden_size": self.heads.hidden_size,
+                "projection_dim": self.heads.projection_dim,
+                "anchor": self.anchor,
+                "dimensions": self.dimensions,
+                "encoder": self.encoder.settings(),
+            },
+        )
         return path
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: str | torch.device | None = None,
-                        dtype: str | torch.dtype | None = None, trainable: bool = False,
-                        trust_remote_code: bool = False) -> "RewardModel":
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        device: str | torch.device | None = None,
+        dtype: str | torch.dtype | None = None,
+        trainable: bool = False,
+        trust_remote_code: bool = False,
+    ) -> RewardModel:
         """Load a saved model directory. ``dtype`` overrides the backbone dtype; ``trainable`` keeps the
         adapter trainable (to continue training) instead of returning an eval-mode model.
 
@@ -245,9 +306,11 @@ class RewardModel(nn.Module):
         except ConfigError as exc:
             raise ModelLoadError(str(exc)) from exc
         if cfg.trust_remote_code and not trust_remote_code:
-            raise ModelLoadError(f"{path / CONFIG_FILE}: backbone.trust_remote_code is true, which would run code "
-                                 "shipped in the model; pass trust_remote_code=True (--trust-remote-code) "
-                                 "only for a model you trust")
+            raise ModelLoadError(
+                f"{path / CONFIG_FILE}: backbone.trust_remote_code is true, which would run code "
+                "shipped in the model; pass trust_remote_code=True (--trust-remote-code) "
+                "only for a model you trust"
+            )
         cfg = replace(cfg, trust_remote_code=trust_remote_code)
         if dtype is not None:
             cfg = replace(cfg, dtype=_dtype_name(dtype))
@@ -266,12 +329,22 @@ class RewardModel(nn.Module):
         else:
             backbone = base
         if hidden_size(backbone) != config["hidden_size"]:
-            raise ModelLoadError(f"{path / CONFIG_FILE}: hidden_size {config['hidden_size']} does not match the "
-                                 f"backbone's {hidden_size(backbone)}")
+            raise ModelLoadError(
+                f"{path / CONFIG_FILE}: hidden_size {config['hidden_size']} does not match the "
+                f"backbone's {hidden_size(backbone)}"
+            )
         tokenizer = load_tokenizer(str(path), cfg)
         encoder = config["encoder"]
-        model = cls(backbone, tokenizer, matrix, heads, cfg, bool(config["anchor"]),
-                    int(encoder["max_prompt_tokens"]), int(encoder["max_answer_tokens"]))
+        model = cls(
+            backbone,
+            tokenizer,
+            matrix,
+            heads,
+            cfg,
+            bool(config["anchor"]),
+            int(encoder["max_prompt_tokens"]),
+            int(encoder["max_answer_tokens"]),
+        )
         model.set_normalization(mean, std)
         # Not model.to(): a bitsandbytes backbone must stay where it was placed; move only our own tensors.
         model.heads.to(_device_of(backbone))
@@ -287,8 +360,12 @@ class RewardModel(nn.Module):
         return model
 
 
-def load(path: str | Path, device: str | torch.device | None = None,
-         dtype: str | torch.dtype | None = None, trust_remote_code: bool = False) -> RewardModel:
+def load(
+    path: str | Path,
+    device: str | torch.device | None = None,
+    dtype: str | torch.dtype | None = None,
+    trust_remote_code: bool = False,
+) -> RewardModel:
     """Load a saved reward model directory (``mrrml.load``); see :meth:`RewardModel.from_pretrained`."""
     return RewardModel.from_pretrained(path, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
 
@@ -323,8 +400,17 @@ def _require_dir(path: Path, name: str) -> Path:
     return target
 
 
-_CONFIG_KEYS = ("format_version", "backbone", "backbone_weights", "adapter", "hidden_size", "projection_dim",
-                "anchor", "dimensions", "encoder")
+_CONFIG_KEYS = (
+    "format_version",
+    "backbone",
+    "backbone_weights",
+    "adapter",
+    "hidden_size",
+    "projection_dim",
+    "anchor",
+    "dimensions",
+    "encoder",
+)
 
 
 def _read_json(file: Path) -> Any:
@@ -345,8 +431,9 @@ def _read_config(path: Path) -> dict[str, Any]:
     if missing:
         raise ModelLoadError(f"{file}: missing keys {missing}")
     if config["format_version"] != FORMAT_VERSION:
-        raise ModelLoadError(f"{file}: format_version {config['format_version']!r} is not supported "
-                             f"(this mrrml reads {FORMAT_VERSION})")
+        raise ModelLoadError(
+            f"{file}: format_version {config['format_version']!r} is not supported (this mrrml reads {FORMAT_VERSION})"
+        )
     checks = {
         "backbone": isinstance(config["backbone"], dict),
         "backbone_weights": config["backbone_weights"] is None or isinstance(config["backbone_weights"], str),
@@ -354,7 +441,8 @@ def _read_config(path: Path) -> dict[str, Any]:
         "hidden_size": _positive_int(config["hidden_size"]),
         "projection_dim": config["projection_dim"] is None or _positive_int(config["projection_dim"]),
         "anchor": isinstance(config["anchor"], bool),
-        "dimensions": isinstance(config["dimensions"], list) and bool(config["dimensions"])
+        "dimensions": isinstance(config["dimensions"], list)
+        and bool(config["dimensions"])
         and all(isinstance(d, str) for d in config["dimensions"]),
         "encoder": isinstance(config["encoder"], dict)
         and all(_positive_int(config["encoder"].get(k)) for k in ("max_prompt_tokens", "max_answer_tokens")),
@@ -380,8 +468,10 @@ def _read_matrix(path: Path, config: dict[str, Any]) -> Any:
     except MatrixError as exc:
         raise ModelLoadError(f"{file}: invalid standards matrix:\n{exc}") from exc
     if list(matrix.dimension_ids) != list(config["dimensions"]):
-        raise ModelLoadError(f"{file}: dimensions {matrix.dimension_ids} do not match {path / CONFIG_FILE} "
-                             f"dimensions {config['dimensions']}")
+        raise ModelLoadError(
+            f"{file}: dimensions {matrix.dimension_ids} do not match {path / CONFIG_FILE} "
+            f"dimensions {config['dimensions']}"
+        )
     return matrix
 
 
@@ -398,8 +488,10 @@ def _load_heads(file: Path, heads: RewardHeads) -> None:
     expected = {k: tuple(v.shape) for k, v in heads.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in state.items()}
     if expected != found:
-        raise ModelLoadError(f"{file}: tensors {found} do not match the configured heads {expected} "
-                             "(dimension count or projection size differs)")
+        raise ModelLoadError(
+            f"{file}: tensors {found} do not match the configured heads {expected} "
+            "(dimension count or projection size differs)"
+        )
     heads.load_state_dict(state)
 
 

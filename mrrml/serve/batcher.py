@@ -10,14 +10,16 @@ its own slice through a :class:`concurrent.futures.Future`.
 Closing is graceful: :meth:`MicroBatcher.close` refuses new jobs but finishes every job already
 accepted, so a server shutting down never drops a request it has taken.
 """
+
 from __future__ import annotations
 
 import queue
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Callable, Generic, Sequence, TypeVar
+from typing import Generic, TypeVar
 
 from ..errors import MrrmlError
 
@@ -60,8 +62,14 @@ class MicroBatcher(Generic[Item, Result]):
     through its request-size limit).
     """
 
-    def __init__(self, batch_fn: Callable[[list[Item]], Sequence[Result]], *, max_batch: int = 32,
-                 max_wait_ms: float = 5.0, name: str = "mrrml-batcher"):
+    def __init__(
+        self,
+        batch_fn: Callable[[list[Item]], Sequence[Result]],
+        *,
+        max_batch: int = 32,
+        max_wait_ms: float = 5.0,
+        name: str = "mrrml-batcher",
+    ):
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
         if max_wait_ms < 0:
@@ -80,7 +88,7 @@ class MicroBatcher(Generic[Item, Result]):
     def closed(self) -> bool:
         return self._closed
 
-    def submit(self, items: Sequence[Item]) -> "Future[list[Result]]":
+    def submit(self, items: Sequence[Item]) -> Future[list[Result]]:
         """Queue ``items`` as one job; the future resolves to their results (or the batch's error)."""
         job: _Job = _Job(list(items))
         if not job.items:
@@ -152,7 +160,7 @@ class MicroBatcher(Generic[Item, Result]):
             return
         start = 0
         for job in batch:
-            job.future.set_result(results[start:start + len(job.items)])
+            job.future.set_result(results[start : start + len(job.items)])
             start += len(job.items)
 
     def _execute_alone(self, job: _Job) -> None:

@@ -1,6 +1,6 @@
 """Export a reward model as a plain transformers checkpoint that serving engines (vLLM, TGI) can load.
 
-Every score is linear in the backbone's last hidden state (DESIGN §2): with the projection ``P``
+Every score is linear in the backbone's last hidden state (docs/design.md §2): with the projection ``P``
 folded into the heads, ``W' = W·P`` (``P`` = identity without a projection),
 
     anchored:     s = W'·h[answer_last] − W'·h[prompt_last] + b
@@ -21,26 +21,28 @@ LoRA adapters are merged into the backbone first. ``config.json`` gets an ``mrrm
 all of this in data: dimension ids, bias, how to build the input ids, how to compute the scores,
 the normalisation statistics and the default reward weights; ``matrix.yaml`` is copied beside it.
 """
+
 from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
 from ..errors import ConfigError
 from ..io import atomic_write_text
 
-Format = Literal["token-classification", "sequence-classification"]
 FORMATS: tuple[str, ...] = ("token-classification", "sequence-classification")
 
 
 def merged_backbone(model: Any) -> torch.nn.Module:
     """The base transformer with any LoRA adapter merged in. Mutates ``model``'s backbone wrapper."""
     if model.backbone_config.quantization:
-        raise ConfigError("export: the backbone is quantised; save or load the model without quantisation "
-                          "(bitsandbytes layers cannot be merged into plain weights exactly)")
+        raise ConfigError(
+            "export: the backbone is quantised; save or load the model without quantisation "
+            "(bitsandbytes layers cannot be merged into plain weights exactly)"
+        )
     backbone = model.backbone
     if hasattr(backbone, "merge_and_unload"):
         backbone = backbone.merge_and_unload()
@@ -59,8 +61,7 @@ def folded_head(model: Any) -> tuple[torch.Tensor, torch.Tensor]:
 def _recipe(model: Any, fmt: str, bias: list[float]) -> dict[str, Any]:
     """The ``mrrml`` entry of the exported config: everything needed to reproduce the scores."""
     if fmt == "token-classification":
-        score = ("logits[answer_last] - logits[prompt_last] + bias" if model.anchor
-                 else "logits[answer_last]")
+        score = "logits[answer_last] - logits[prompt_last] + bias" if model.anchor else "logits[answer_last]"
     else:
         score = "logits + bias"
     tokenizer = model.tokenizer
@@ -70,19 +71,26 @@ def _recipe(model: Any, fmt: str, bias: list[float]) -> dict[str, Any]:
         "anchor": bool(model.anchor),
         "bias": bias,
         "score": score,
-        "input_ids": ("tokenizer(render(prompt), add_special_tokens=False) + tokenizer(answer, "
-                      "add_special_tokens=False) + [end_of_turn_id]; render = chat template with "
-                      "add_generation_prompt=True"),
+        "input_ids": (
+            "tokenizer(render(prompt), add_special_tokens=False) + tokenizer(answer, "
+            "add_special_tokens=False) + [end_of_turn_id]; render = chat template with "
+            "add_generation_prompt=True"
+        ),
         "prompt_last": "index of the last token of the rendered prompt",
         "answer_last": "index of the end-of-turn token (the last token)",
         "end_of_turn_token": tokenizer.convert_ids_to_tokens(model.encoder.end_of_turn_id),
         "end_of_turn_id": model.encoder.end_of_turn_id,
         "encoder": model.encoder.settings(),
-        "normalization": {"mean": model.norm_mean.tolist(), "std": model.norm_std.tolist(),
-                          "formula": "(score - mean) / std"},
-        "reward": {"formula": "sum_d weights[d] * normalized[d]",
-                   "weights": list(model.matrix.weight_vector()),
-                   "weights_note": "mean over all applicable cells; per-cell weights come from matrix.yaml"},
+        "normalization": {
+            "mean": model.norm_mean.tolist(),
+            "std": model.norm_std.tolist(),
+            "formula": "(score - mean) / std",
+        },
+        "reward": {
+            "formula": "sum_d weights[d] * normalized[d]",
+            "weights": list(model.matrix.weight_vector()),
+            "weights_note": "mean over all applicable cells; per-cell weights come from matrix.yaml",
+        },
         "matrix": {"name": model.matrix.name, "version": model.matrix.version, "file": "matrix.yaml"},
     }
 
@@ -98,13 +106,17 @@ def export_model(model: Any, out: str | Path, fmt: str = "token-classification")
         raise ConfigError(f"export: unknown format {fmt!r}; known: {list(FORMATS)}")
     if fmt == "sequence-classification":
         if model.anchor:
-            raise ConfigError("export: sequence-classification needs a model trained without the prompt anchor "
-                              "(anchor=False); an anchored score is a difference of two positions — use "
-                              "token-classification")
+            raise ConfigError(
+                "export: sequence-classification needs a model trained without the prompt anchor "
+                "(anchor=False); an anchored score is a difference of two positions — use "
+                "token-classification"
+            )
         pad_id = model.tokenizer.pad_token_id
         if pad_id is None or pad_id == model.encoder.end_of_turn_id:
-            raise ConfigError("export: sequence-classification pools the last non-pad token, so the pad token "
-                              f"must differ from the end-of-turn token (pad id {pad_id})")
+            raise ConfigError(
+                "export: sequence-classification pools the last non-pad token, so the pad token "
+                f"must differ from the end-of-turn token (pad id {pad_id})"
+            )
     backbone = merged_backbone(model)
     weight, bias = folded_head(model)
     dims = model.dimensions

@@ -17,6 +17,7 @@ blocks) so the model re-renders it with its own template exactly as it was train
 ChatML blocks is taken as one user turn. Trailing pad/end-of-turn/EOS tokens are stripped from the
 response (the encoder appends its own end-of-turn).
 """
+
 from __future__ import annotations
 
 import re
@@ -49,9 +50,11 @@ def assistant_marker(tokenizer: Any) -> str:
     without = tokenizer.apply_chat_template(turn, tokenize=False, add_generation_prompt=False)
     with_prompt = tokenizer.apply_chat_template(turn, tokenize=False, add_generation_prompt=True)
     if not with_prompt.startswith(without) or with_prompt == without:
-        raise MrrmlError("cannot derive the assistant marker: the chat template's generation prompt "
-                         "is not a suffix of the rendered conversation")
-    return with_prompt[len(without):]
+        raise MrrmlError(
+            "cannot derive the assistant marker: the chat template's generation prompt "
+            "is not a suffix of the rendered conversation"
+        )
+    return with_prompt[len(without) :]
 
 
 def parse_chatml(text: str) -> list[dict[str, str]] | str:
@@ -63,7 +66,7 @@ def parse_chatml(text: str) -> list[dict[str, str]] | str:
     turns = list(_CHATML_TURN.finditer(text))
     if not turns:
         return text
-    covered = "".join(text[m.start():m.end()] for m in turns)
+    covered = "".join(text[m.start() : m.end()] for m in turns)
     if "".join(text.split()) != "".join(covered.split()):
         return text
     return [{"role": m.group(1).strip(), "content": m.group(2)} for m in turns]
@@ -77,7 +80,7 @@ class QuerySplitter:
     strip_tokens: tuple[str, ...]
 
     @classmethod
-    def from_tokenizer(cls, tokenizer: Any) -> "QuerySplitter":
+    def from_tokenizer(cls, tokenizer: Any) -> QuerySplitter:
         specials = [getattr(tokenizer, "pad_token", None), getattr(tokenizer, "eos_token", None)]
         if "<|im_end|>" in tokenizer.get_vocab():
             specials += ["<|im_end|>", "<|endoftext|>"]
@@ -90,7 +93,7 @@ class QuerySplitter:
             changed = False
             for token in self.strip_tokens:
                 if leading and text.startswith(token):
-                    text, changed = text[len(token):], True
+                    text, changed = text[len(token) :], True
                 if trailing and text.rstrip().endswith(token):
                     text, changed = text.rstrip()[: -len(token)], True
         return text
@@ -102,13 +105,16 @@ class QuerySplitter:
             prompt = self._strip(prompt, leading=True, trailing=False)
             if not query.startswith(prompt):
                 raise QuerySplitError(index, f"does not start with prompts[{index}] (after pad tokens)")
-            prompt_text, response = prompt, query[len(prompt):]
+            prompt_text, response = prompt, query[len(prompt) :]
         else:
             cut = query.rfind(self.marker)
             if cut < 0:
-                raise QuerySplitError(index, f"holds no assistant marker {self.marker!r}; send 'prompts' too, "
-                                             "or use /score with separate prompts and responses")
-            prompt_text, response = query[:cut], query[cut + len(self.marker):]
+                raise QuerySplitError(
+                    index,
+                    f"holds no assistant marker {self.marker!r}; send 'prompts' too, "
+                    "or use /score with separate prompts and responses",
+                )
+            prompt_text, response = query[:cut], query[cut + len(self.marker) :]
         if prompt_text.endswith(self.marker):
             prompt_text = prompt_text[: -len(self.marker)]
         response = self._strip(response, leading=False, trailing=True)

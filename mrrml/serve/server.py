@@ -17,16 +17,17 @@ waiting in the listen backlog with 503 (closing the socket would reset them), wa
 handler already running (their rows are still being scored by the batcher), then drains and stops
 the batcher. :meth:`RewardServer.serve_until_signal` wires that to SIGTERM/SIGINT for the CLI.
 """
+
 from __future__ import annotations
 
 import hmac
 import json
 import logging
 import signal
-import socket
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..jsonutil import JsonTextError, loads_json
@@ -81,7 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30
 
     # ---- plumbing ---------------------------------------------------------------------------
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         # Request line and status only: headers (and so the token) are never logged.
         logger.info("%s %s", self.address_string(), format % args)
 
@@ -116,7 +117,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if not chunk:
                     break
                 remaining -= len(chunk)
-        except (socket.timeout, OSError):
+        except (TimeoutError, OSError):
             pass
 
     def _authorized(self) -> bool:
@@ -166,12 +167,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(200, service.health())
                 return
             if not self._authorized():
-                self._send_error_json(401, "missing or wrong bearer token",
-                                      {"WWW-Authenticate": 'Bearer realm="mrrml"'})
+                self._send_error_json(
+                    401, "missing or wrong bearer token", {"WWW-Authenticate": 'Bearer realm="mrrml"'}
+                )
                 return
             readers: dict[str, Callable[[], dict[str, Any]]] = {"/info": service.info, "/health": service.health}
             writers: dict[str, Callable[[Any], dict[str, Any]]] = {
-                "/score": service.score, "/get_reward": service.get_reward}
+                "/score": service.score,
+                "/get_reward": service.get_reward,
+            }
             if path in readers or path in writers:
                 allowed = "GET" if path in readers else "POST"
                 if method != allowed:
@@ -190,16 +194,16 @@ class _Handler(BaseHTTPRequestHandler):
             logger.exception("internal error on %s %s", method, path)
             self._send_error_json(500, f"internal error: {type(error).__name__}: {error}")
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         self._dispatch("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch("POST")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._dispatch("PUT")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
 
@@ -226,10 +230,11 @@ class RewardServer:
         host = self.httpd.server_address[0]
         return f"http://{host}:{self.port}"
 
-    def start(self) -> "RewardServer":
+    def start(self) -> RewardServer:
         """Serve from a background thread."""
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="mrrml-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="mrrml-http", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -238,14 +243,15 @@ class RewardServer:
         if self._stopped.is_set():
             return
         self._stopped.set()
-        self.httpd.shutdown()       # the accept loop exits; no new connections are taken
+        self.httpd.shutdown()  # the accept loop exits; no new connections are taken
         self.httpd.refuse_pending()  # connections already in the backlog get a 503, not a reset
-        self.httpd.server_close()   # closes the socket, joins every running handler thread
+        self.httpd.server_close()  # closes the socket, joins every running handler thread
         if not self.service.close(timeout):
             logger.warning("the batcher did not stop within %s s", timeout)
 
     def serve_until_signal(self) -> None:
         """Serve in this (main) thread until SIGTERM or SIGINT, then stop gracefully."""
+
         def on_signal(signum: int, _frame: Any) -> None:
             logger.info("%s received: finishing in-flight requests", signal.Signals(signum).name)
             # shutdown() waits for the accept loop, which runs in this thread: call it from another.
@@ -262,7 +268,7 @@ class RewardServer:
             self.httpd.server_close()
             self.service.close()
 
-    def __enter__(self) -> "RewardServer":
+    def __enter__(self) -> RewardServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

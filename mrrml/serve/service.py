@@ -5,21 +5,21 @@ the matrix is meant) are plain functions of JSON values, and the HTTP layer only
 status codes. Every rejected body raises :class:`RequestError` naming the offending field, before
 anything reaches the model: a batch mixes rows of many clients, so one bad row must never get in.
 """
+
 from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from .. import __version__
+from ..data.chat import Prompt, PromptError, check_prompt
 from ..errors import ConfigError, MrrmlError
 from .batcher import BatcherClosed, MicroBatcher
 from .openrlhf import QuerySplitError, QuerySplitter
-
-Prompt = str | list[dict[str, str]]
-_ROLES = frozenset({"system", "user", "assistant", "tool", "developer"})
 
 
 class RequestError(MrrmlError):
@@ -40,7 +40,7 @@ class ServeSettings:
     max_batch: int = 32
     max_wait_ms: float = 5.0
     max_body_bytes: int = 8 * 1024 * 1024
-    max_rows_per_request: int = 1024   # a small body can still carry many rows; each costs model time
+    max_rows_per_request: int = 1024  # a small body can still carry many rows; each costs model time
     scenario: str | None = None
     discipline: str | None = None
     request_timeout_s: float = 300.0
@@ -55,25 +55,10 @@ class RowScores:
 
 
 def _check_prompt(value: Any, where: str) -> Prompt:
-    if isinstance(value, str):
-        if not value.strip():
-            raise RequestError(400, f"{where}: empty prompt")
-        return value
-    if not isinstance(value, list) or not value:
-        raise RequestError(400, f"{where}: expected a string or a non-empty list of chat messages, "
-                                f"got {type(value).__name__}")
-    for i, message in enumerate(value):
-        if not isinstance(message, dict):
-            raise RequestError(400, f"{where}[{i}]: expected an object with 'role' and 'content'")
-        role, content = message.get("role"), message.get("content")
-        if not isinstance(role, str) or role not in _ROLES:
-            raise RequestError(400, f"{where}[{i}].role: expected one of {sorted(_ROLES)}, got {role!r}")
-        if not isinstance(content, str):
-            raise RequestError(400, f"{where}[{i}].content: expected a string, got {type(content).__name__}")
-        extra = set(message) - {"role", "content"}
-        if extra:
-            raise RequestError(400, f"{where}[{i}]: unknown key(s) {sorted(extra)}")
-    return [{"role": m["role"], "content": m["content"]} for m in value]
+    try:
+        return check_prompt(value)
+    except PromptError as error:
+        raise RequestError(400, f"{where}{error.where}: {error.message}") from None
 
 
 def _string_list(body: dict[str, Any], key: str) -> list[str]:
@@ -132,12 +117,12 @@ class RewardService:
         # Fail at start-up, not on the first request, when the default cell is wrong.
         self.weights(settings.scenario, settings.discipline)
         self.batcher: MicroBatcher[tuple[Prompt, str], RowScores] = MicroBatcher(
-            self._score_rows, max_batch=settings.max_batch, max_wait_ms=settings.max_wait_ms)
+            self._score_rows, max_batch=settings.max_batch, max_wait_ms=settings.max_wait_ms
+        )
 
     # ---- model side (batcher thread only) ---------------------------------------------------
     def _score_rows(self, rows: list[tuple[Prompt, str]]) -> list[RowScores]:
-        result = self.model.score([p for p, _ in rows], [a for _, a in rows],
-                                  batch_size=self.settings.max_batch)
+        result = self.model.score([p for p, _ in rows], [a for _, a in rows], batch_size=self.settings.max_batch)
         raw, normalized = result.raw.tolist(), result.normalized.tolist()
         return [RowScores(_finite(r, "raw"), _finite(n, "normalized")) for r, n in zip(raw, normalized)]
 
@@ -191,8 +176,9 @@ class RewardService:
         batcher for long enough to starve every other client."""
         limit = self.settings.max_rows_per_request
         if rows > limit:
-            raise RequestError(413, f"{where}: {rows} rows exceed the limit of {limit} rows per request; "
-                                    "split the request")
+            raise RequestError(
+                413, f"{where}: {rows} rows exceed the limit of {limit} rows per request; split the request"
+            )
 
     def score(self, body: Any) -> dict[str, Any]:
         """``POST /score``: per-dimension raw and normalised scores and the weighted reward."""
@@ -200,8 +186,9 @@ class RewardService:
             raise RequestError(400, "body: expected a JSON object with 'prompts' and 'responses'")
         unknown = set(body) - {"prompts", "responses", "scenario", "discipline"}
         if unknown:
-            raise RequestError(400, f"unknown field(s) {sorted(unknown)}; expected prompts, responses, "
-                                    "scenario, discipline")
+            raise RequestError(
+                400, f"unknown field(s) {sorted(unknown)}; expected prompts, responses, scenario, discipline"
+            )
         raw_prompts = body.get("prompts")
         if not isinstance(raw_prompts, list):
             raise RequestError(400, f"prompts: expected a list, got {type(raw_prompts).__name__}")
@@ -221,9 +208,11 @@ class RewardService:
             "discipline": discipline,
             "weights": dict(zip(self.dimensions, weights)),
             "results": [
-                {"raw": dict(zip(self.dimensions, row.raw)),
-                 "normalized": dict(zip(self.dimensions, row.normalized)),
-                 "reward": sum(w * n for w, n in zip(weights, row.normalized))}
+                {
+                    "raw": dict(zip(self.dimensions, row.raw)),
+                    "normalized": dict(zip(self.dimensions, row.normalized)),
+                    "reward": sum(w * n for w, n in zip(weights, row.normalized)),
+                }
                 for row in rows
             ],
         }
@@ -237,7 +226,7 @@ class RewardService:
         if not isinstance(body, dict):
             raise RequestError(400, "body: expected a JSON object with 'query'")
         raw_queries = body.get("query")
-        if isinstance(raw_queries, list):   # checked before validating (and splitting) every row
+        if isinstance(raw_queries, list):  # checked before validating (and splitting) every row
             self._limit_rows(len(raw_queries), "query")
         queries = _string_list(body, "query")
         prompt_texts = _string_list(body, "prompts") if body.get("prompts") is not None else None
@@ -257,22 +246,33 @@ class RewardService:
         self._check_renders(prompts, "query")
         rows = self._run(prompts, answers)
         rewards = [sum(w * n for w, n in zip(weights, row.normalized)) for row in rows]
-        return {"rewards": rewards,
-                "normalized": {d: [row.normalized[j] for row in rows] for j, d in enumerate(self.dimensions)}}
+        return {
+            "rewards": rewards,
+            "normalized": {d: [row.normalized[j] for row in rows] for j, d in enumerate(self.dimensions)},
+        }
 
     def health(self) -> dict[str, Any]:
         stats = self.batcher.stats
-        return {"status": "draining" if self.batcher.closed else "ok",
-                "in_flight": self.in_flight, "batches": stats.calls, "rows": stats.rows, "requests": stats.jobs,
-                "failed_batches": stats.failed_calls}
+        return {
+            "status": "draining" if self.batcher.closed else "ok",
+            "in_flight": self.in_flight,
+            "batches": stats.calls,
+            "rows": stats.rows,
+            "requests": stats.jobs,
+            "failed_batches": stats.failed_calls,
+        }
 
     def info(self) -> dict[str, Any]:
         matrix = self.model.matrix
         return {
             "mrrml_version": __version__,
             "dimensions": [{"id": d.id, "name": d.name} for d in matrix.dimensions],
-            "matrix": {"name": matrix.name, "version": matrix.version,
-                       "scenarios": matrix.scenario_ids, "disciplines": matrix.discipline_ids},
+            "matrix": {
+                "name": matrix.name,
+                "version": matrix.version,
+                "scenarios": matrix.scenario_ids,
+                "disciplines": matrix.discipline_ids,
+            },
             "model": _model_info(self.model),
             "defaults": {"scenario": self.settings.scenario, "discipline": self.settings.discipline},
             "batching": {"max_batch": self.settings.max_batch, "max_wait_ms": self.settings.max_wait_ms},

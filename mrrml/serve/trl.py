@@ -13,12 +13,14 @@ strings or TRL's conversational format (lists of ``{"role", "content"}`` message
 named ``scenario`` / ``discipline`` selects the matrix cell per row unless the functions were built
 for a fixed cell.
 """
+
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import ConfigError
 
@@ -32,16 +34,19 @@ def _text(content: Any, where: str) -> str:
     if isinstance(content, list):
         parts = [p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"]
         return "".join(parts)
-    raise ConfigError(f"{where}: message content must be a string or a list of text parts, "
-                      f"got {type(content).__name__}")
+    raise ConfigError(
+        f"{where}: message content must be a string or a list of text parts, got {type(content).__name__}"
+    )
 
 
 def _prompt(prompt: Any, where: str) -> Prompt:
     if isinstance(prompt, str):
         return prompt
     if isinstance(prompt, list):
-        return [{"role": str(m["role"]), "content": _text(m.get("content", ""), f"{where}[{i}]")}
-                for i, m in enumerate(prompt)]
+        return [
+            {"role": str(m["role"]), "content": _text(m.get("content", ""), f"{where}[{i}]")}
+            for i, m in enumerate(prompt)
+        ]
     raise ConfigError(f"{where}: expected a string or a list of chat messages, got {type(prompt).__name__}")
 
 
@@ -50,8 +55,11 @@ def _completion(completion: Any, where: str) -> str:
     if isinstance(completion, str):
         return completion
     if isinstance(completion, list):
-        return "".join(_text(m.get("content", ""), f"{where}[{i}]")
-                       for i, m in enumerate(completion) if m.get("role", "assistant") == "assistant")
+        return "".join(
+            _text(m.get("content", ""), f"{where}[{i}]")
+            for i, m in enumerate(completion)
+            if m.get("role", "assistant") == "assistant"
+        )
     raise ConfigError(f"{where}: expected a string or a list of messages, got {type(completion).__name__}")
 
 
@@ -71,8 +79,10 @@ class _SharedScorer:
     def normalized(self, prompts: Sequence[Any], completions: Sequence[Any]) -> list[list[float]]:
         if len(prompts) != len(completions):
             raise ConfigError(f"{len(prompts)} prompts but {len(completions)} completions")
-        key = (json.dumps(list(prompts), sort_keys=True, default=str),
-               json.dumps(list(completions), sort_keys=True, default=str))
+        key = (
+            json.dumps(list(prompts), sort_keys=True, default=str),
+            json.dumps(list(completions), sort_keys=True, default=str),
+        )
         with self._lock:
             if key != self._key:
                 texts = [_prompt(p, f"prompts[{i}]") for i, p in enumerate(prompts)]
@@ -108,8 +118,7 @@ class MrrmlReward:
     ``__name__`` is what TRL logs it under: ``mrrml_<dimension>`` or ``mrrml_reward``.
     """
 
-    def __init__(self, scorer: _SharedScorer, dimension: str | None, scenario: str | None,
-                 discipline: str | None):
+    def __init__(self, scorer: _SharedScorer, dimension: str | None, scenario: str | None, discipline: str | None):
         self._scorer = scorer
         self.dimension = dimension
         self.scenario = scenario
@@ -123,15 +132,23 @@ class MrrmlReward:
             return [row[self._index] for row in rows]
         scenarios = _column(kwargs, "scenario", self.scenario, len(rows))
         disciplines = _column(kwargs, "discipline", self.discipline, len(rows))
-        return [sum(w * s for w, s in zip(self._scorer.weights(sc, dc), row))
-                for row, sc, dc in zip(rows, scenarios, disciplines)]
+        return [
+            sum(w * s for w, s in zip(self._scorer.weights(sc, dc), row))
+            for row, sc, dc in zip(rows, scenarios, disciplines)
+        ]
 
     def __repr__(self) -> str:
         return f"MrrmlReward({self.__name__})"
 
 
-def make_reward_funcs(model_or_path: Any, scenario: str | None = None, discipline: str | None = None, *,
-                      batch_size: int = 16, device: str | None = None) -> list[MrrmlReward]:
+def make_reward_funcs(
+    model_or_path: Any,
+    scenario: str | None = None,
+    discipline: str | None = None,
+    *,
+    batch_size: int = 16,
+    device: str | None = None,
+) -> list[MrrmlReward]:
     """``[one function per dimension (matrix order)..., the weighted total]`` for ``GRPOTrainer``.
 
     ``model_or_path`` is a :class:`~mrrml.model.reward_model.RewardModel` or a saved model directory
@@ -147,7 +164,7 @@ def make_reward_funcs(model_or_path: Any, scenario: str | None = None, disciplin
     model.matrix.weight_vector(scenario, discipline)  # raises ConfigError for an unknown/inapplicable cell
     scorer = _SharedScorer(model, batch_size)
     funcs = [MrrmlReward(scorer, d, scenario, discipline) for d in scorer.dimensions]
-    return funcs + [MrrmlReward(scorer, None, scenario, discipline)]
+    return [*funcs, MrrmlReward(scorer, None, scenario, discipline)]
 
 
 def grpo_reward_weights(funcs: Sequence[MrrmlReward]) -> list[float]:

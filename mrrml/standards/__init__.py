@@ -1,20 +1,24 @@
-"""The standards matrix (DESIGN §1): typed model, located-error loader, JSON Schema and scaffold.
+"""The standards matrix (docs/design.md §1): typed model, located-error loader,
+JSON Schema and scaffold.
 
 This layer sits at the bottom of the data flow and imports nothing heavier than PyYAML, so
 validating a matrix never pays for torch.
 """
+
 from __future__ import annotations
 
-from .loader import load_matrix, load_matrix_text
-from .matrix import Cell, Criterion, Dimension, Discipline, Scenario, StandardsMatrix
+from .._exports import lazy_exports
 
-__all__ = [
-    "Cell",
-    "Criterion",
-    "Dimension",
-    "Discipline",
-    "Scenario",
-    "StandardsMatrix",
-    "load_matrix",
-    "load_matrix_text",
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "Cell": ".matrix",
+        "Criterion": ".matrix",
+        "Dimension": ".matrix",
+        "Discipline": ".matrix",
+        "Scenario": ".matrix",
+        "StandardsMatrix": ".matrix",
+        "load_matrix": ".loader",
+        "load_matrix_text": ".loader",
+    },
+)

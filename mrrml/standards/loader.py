@@ -6,6 +6,7 @@ forgets line numbers and silently keeps the last of two duplicate keys): we *com
 document with the safe loader into a node tree, which keeps a position for every key and value,
 and walk it ourselves, collecting :class:`Problem` objects instead of stopping at the first.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -168,7 +169,11 @@ class _Reader:
         out: dict[str, Node] = {}
         for key, entry in entries.items():
             if key not in section.keys:
-                self.problem(entry.key, _join(path, key), f"unknown key '{key}' in {section.title}" + _suggest(key, list(section.keys)))
+                self.problem(
+                    entry.key,
+                    _join(path, key),
+                    f"unknown key '{key}' in {section.title}" + _suggest(key, list(section.keys)),
+                )
             else:
                 out[key] = entry.value
         for key in section.required:
@@ -229,14 +234,22 @@ class _Reader:
         if value is _MISSING:
             return None
         if not _ID_RE.match(value):
-            self.problem(node, path, f"invalid id '{value}': use lowercase letters, digits and underscores, starting with a letter")
+            self.problem(
+                node,
+                path,
+                f"invalid id '{value}': use lowercase letters, digits and underscores, starting with a letter",
+            )
             return None
         return value
 
     def version(self, node: Node | None) -> str:
         if node is None:
             return ""
-        if isinstance(node, ScalarNode) and node.tag.rsplit(":", 1)[-1] in ("str", "int", "float") and node.value.strip():
+        if (
+            isinstance(node, ScalarNode)
+            and node.tag.rsplit(":", 1)[-1] in ("str", "int", "float")
+            and node.value.strip()
+        ):
             return node.value.strip()  # the text as written: "1.10" stays "1.10"
         self.problem(node, "version", f"expected a version string such as '1.0', got {_kind(node)}")
         return ""
@@ -301,7 +314,9 @@ class _Reader:
             text = self.text(m.get("text"), f"{where}.text")
             points = self.scalar(m.get("points"), f"{where}.points", ("int",), "a whole number of points")
             if points is not _MISSING and points == 0:
-                self.problem(m["points"], f"{where}.points", "points must not be 0 (positive rewards, negative penalises)")
+                self.problem(
+                    m["points"], f"{where}.points", "points must not be 0 (positive rewards, negative penalises)"
+                )
             kind = self.choice(m.get("kind"), f"{where}.kind", CRITERION_KINDS)
             if text and points is not _MISSING and points != 0 and kind:
                 out.append(Criterion(text=text, points=points, kind=kind))  # type: ignore[arg-type]
@@ -327,7 +342,11 @@ class _Reader:
             if ident is None:
                 continue
             if ident in seen:
-                self.problem(m["id"], f"{section_key}[{i}].id", f"duplicate {section.title} id '{ident}' (first given at line {seen[ident]})")
+                self.problem(
+                    m["id"],
+                    f"{section_key}[{i}].id",
+                    f"duplicate {section.title} id '{ident}' (first given at line {seen[ident]})",
+                )
                 continue
             seen[ident] = m["id"].start_mark.line + 1
             out.append((ident, named, m, item))
@@ -346,7 +365,11 @@ class _Reader:
                 levels = {k: self.text(v, f"{path}.levels.{k}") for k, v in levels_map.items()}
             criteria = self.criteria(m.get("criteria"), f"{path}.criteria")
             if criteria and not any(c.points > 0 for c in criteria):
-                self.problem(m["criteria"], f"{path}.criteria", "needs at least one criterion with positive points (a rubric score divides by them)")
+                self.problem(
+                    m["criteria"],
+                    f"{path}.criteria",
+                    "needs at least one criterion with positive points (a rubric score divides by them)",
+                )
             if operator and criteria and all(levels.get(k) for k in LEVELS):
                 parsed.dimensions.append(Dimension(ident, name, description, criteria, levels, operator))
 
@@ -361,7 +384,11 @@ class _Reader:
                 continue
             parsed.scenario_lines[ident] = (self.line(m["weights"]), f"{path}.weights")
             if not any(w > 0 for w in weights.values()):
-                self.problem(m["weights"], f"{path}.weights", "all weights are zero; at least one dimension must weigh more than 0")
+                self.problem(
+                    m["weights"],
+                    f"{path}.weights",
+                    "all weights are zero; at least one dimension must weigh more than 0",
+                )
                 parsed.zero_scenarios.add(ident)
             parsed.scenarios.append(Scenario(ident, name, description, weights))
 
@@ -415,7 +442,11 @@ class _Reader:
             if "weights" in m:
                 weights = self.weights(m["weights"], f"{where}.weights")
                 if not applicable:
-                    self.problem(m["weights"], f"{where}.weights", "weights given for a cell marked 'applicable: false'; remove one of them")
+                    self.problem(
+                        m["weights"],
+                        f"{where}.weights",
+                        "weights given for a cell marked 'applicable: false'; remove one of them",
+                    )
             reason = self.text(m["reason"], f"{where}.reason") if "reason" in m else None
             if not applicable and "reason" not in m:
                 self.problem(item, where, "a cell marked 'applicable: false' needs a 'reason' for reviewers")

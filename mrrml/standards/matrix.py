@@ -5,6 +5,7 @@ per dimension, the reward mixes head scores with :meth:`StandardsMatrix.cell_wei
 frozen: a matrix is a reviewed clinical document, and nothing downstream may edit it in place.
 Validation of authored YAML lives in :mod:`mrrml.standards.loader`; this module only computes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -170,7 +171,7 @@ class StandardsMatrix:
         return weights
 
     def cell_weights(self, scenario: str, discipline: str) -> dict[str, float]:
-        """Weights of every dimension (matrix order) in the cell, normalised to sum 1 (DESIGN §1)."""
+        """Weights of every dimension (matrix order) in the cell, normalised to sum 1 (docs/design.md §1)."""
         raw = self.raw_cell_weights(scenario, discipline)
         total = sum(raw.values())
         if not total > 0:

@@ -4,6 +4,7 @@ Authors learn the format from the file itself, so every field carries a comment 
 does and what the validator will insist on. The scaffold must validate exactly as written:
 an author's first ``mrrml standards validate`` should succeed before they change anything.
 """
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ keys) and the exported JSON Schema, so editor autocompletion can never drift fro
 ``mrrml standards validate`` accepts. Cross-references (a weight naming an existing dimension,
 a cell naming an existing scenario) are beyond JSON Schema; the loader checks them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -141,7 +142,7 @@ def json_schema() -> dict[str, Any]:
                     "name": text,
                     "description": text,
                     "template_operator": {"enum": list(TEMPLATE_OPERATORS)},
-                    "levels": _object(LEVEL, {level: text for level in LEVELS}),
+                    "levels": _object(LEVEL, dict.fromkeys(LEVELS, text)),
                     "criteria": criteria,
                 },
             ),

@@ -5,12 +5,14 @@ shares is the mrrml model directory (safetensors + JSON + YAML, no pickle). :cla
 writes that directory next to every checkpoint (``<checkpoint dir>/model``) and once more at the end
 of fit (``final_dir``, default ``<log dir>/model``) after the normalisation statistics are set.
 """
+
 from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import lightning.pytorch as pl
 import torch
@@ -26,7 +28,7 @@ def export_model_dir(reward_model: Any, target: Path) -> Path:
     old = target.with_name(f".{target.name}-old")
     _recover_interrupted_export(target, old)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    staging.chmod(0o755)   # mkdtemp makes it private; the model directory is an ordinary output
+    staging.chmod(0o755)  # mkdtemp makes it private; the model directory is an ordinary output
     try:
         reward_model.save_pretrained(staging)
         shutil.rmtree(old, ignore_errors=True)
@@ -66,7 +68,9 @@ class ModelDirExport(Callback):
         self.with_checkpoints = with_checkpoints
         self.exported: list[Path] = []
 
-    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
+    def on_save_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
         callback = trainer.checkpoint_callback
         dirpath = getattr(callback, "dirpath", None)
         if not self.with_checkpoints or dirpath is None or not trainer.is_global_zero:
@@ -91,8 +95,16 @@ class PredictionWriter(BasePredictionWriter):
         super().__init__(write_interval="batch")
         self.output = output
 
-    def write_on_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, prediction: Any,
-                           batch_indices: Sequence[int] | None, batch: Any, batch_idx: int, dataloader_idx: int) -> None:
+    def write_on_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        prediction: Any,
+        batch_indices: Sequence[int] | None,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int,
+    ) -> None:
         dims = pl_module.dimensions
         path = Path(self.output)
         if trainer.world_size > 1:
@@ -101,5 +113,11 @@ class PredictionWriter(BasePredictionWriter):
             raw: torch.Tensor = prediction["scores"]
             norm: torch.Tensor = prediction["normalized"]
             for row, (rid, role) in enumerate(zip(prediction["ids"], prediction["roles"])):
-                out.write({"id": rid, "role": role, "scores": dict(zip(dims, raw[row].tolist())),
-                           "normalized": dict(zip(dims, norm[row].tolist()))})
+                out.write(
+                    {
+                        "id": rid,
+                        "role": role,
+                        "scores": dict(zip(dims, raw[row].tolist())),
+                        "normalized": dict(zip(dims, norm[row].tolist())),
+                    }
+                )

@@ -10,14 +10,23 @@ For triplets on dimension d with scores ``s(g), s(m), s(p)`` (``[K, D]`` each):
 * leakage — ``mean_{j≠d} |s_j(g) − s_j(p)|`` relative to ``|s_d(g) − s_d(p)|`` (summed separately and
   divided at the end): how much degrading d moves the other heads (0 = perfectly disentangled).
 """
+
 from __future__ import annotations
 
 import torch
 from torch import Tensor
 from torchmetrics import Metric
 
-_STATES = ("pair_correct", "pair_total", "order_correct", "order_total", "between_correct",
-           "leak_other", "leak_own", "count")
+_STATES = (
+    "pair_correct",
+    "pair_total",
+    "order_correct",
+    "order_total",
+    "between_correct",
+    "leak_other",
+    "leak_own",
+    "count",
+)
 
 
 class TripletMetrics(Metric):
@@ -62,6 +71,7 @@ class TripletMetrics(Metric):
 
     def compute(self) -> dict[str, Tensor]:
         """``{metric}/{dimension}`` and ``{metric}/mean`` (mean over dimensions that had data)."""
+
         def ratio(num: Tensor, den: Tensor) -> Tensor:
             return torch.where(den > 0, num / den.clamp_min(1e-12), torch.full_like(num, float("nan")))
 

@@ -11,6 +11,7 @@ takes the prompt-anchored embeddings ``z``, and adds up:
 The loss is checked before backward: a NaN/inf stops training with :class:`~mrrml.errors.TrainingError`
 naming the step and the records of the batch, before the weights (or any checkpoint) are touched.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,7 +28,7 @@ from ..data.datamodule import resolve_matrix
 from ..errors import ConfigError, TrainingError
 from ..losses.gprc import GPRCConfig, gprc_loss, rated_loss
 from ..model.backbone import BackboneConfig
-from ..model.packed import Packing, check_packing, embed_batch
+from ..model.packed_forward import Packing, check_packing, embed_batch
 from .metrics import ScoreMoments, TripletMetrics
 
 
@@ -65,28 +66,44 @@ class RewardModelModule(pl.LightningModule):
         lazy_build: load the backbone in ``configure_model`` (inside the strategy's init context, as
             FSDP wants for large models) instead of when this module is created.
         packing: run the answers of each prompt as ONE packed sequence (prompt encoded once, block
-            attention mask, positions restarting after the prompt; :mod:`mrrml.model.packed`). Same
+            attention mask, positions restarting after the prompt; :mod:`mrrml.model.packed_forward`). Same
             scores and gradients as one row per answer; used where the attention implementation takes
             a block mask (sdpa, eager), otherwise rows stay unpacked and the log says why. ``"auto"``
             (the default) packs a batch only where that is estimated to cost fewer multiply-adds
-            (:func:`~mrrml.model.packed.packing_saves_work`: wide backbones, yes; a hidden-96 toy
+            (:func:`~mrrml.model.packed_forward.packing_saves_work`: wide backbones, yes; a hidden-96 toy
             with long answers, no); ``true`` always packs, ``false`` never.
     """
 
-    def __init__(self, backbone: BackboneConfig, matrix: str = "healthbench", projection_dim: int | None = None,
-                 anchor: bool = True, gprc: GPRCConfig = GPRCConfig(), overall_weight: float = 1.0,
-                 lr: float = 1e-4, head_lr: float | None = None, weight_decay: float = 0.01,
-                 warmup: float = 0.05, min_lr_ratio: float = 0.1, compile_loss: bool = True,
-                 max_prompt_tokens: int = 1024, max_answer_tokens: int = 512, freeze_embeddings: bool = False,
-                 lazy_build: bool = False, packing: Packing = "auto"):
+    def __init__(
+        self,
+        backbone: BackboneConfig,
+        matrix: str = "healthbench",
+        projection_dim: int | None = None,
+        anchor: bool = True,
+        gprc: GPRCConfig = GPRCConfig(),
+        overall_weight: float = 1.0,
+        lr: float = 1e-4,
+        head_lr: float | None = None,
+        weight_decay: float = 0.01,
+        warmup: float = 0.05,
+        min_lr_ratio: float = 0.1,
+        compile_loss: bool = True,
+        max_prompt_tokens: int = 1024,
+        max_answer_tokens: int = 512,
+        freeze_embeddings: bool = False,
+        lazy_build: bool = False,
+        packing: Packing = "auto",
+    ):
         super().__init__()
         if isinstance(backbone, dict):
             backbone = BackboneConfig.from_dict(backbone)
         if isinstance(gprc, dict):
             gprc = GPRCConfig(**gprc)
         if lr <= 0 or (head_lr is not None and head_lr <= 0) or warmup < 0 or not 0 <= min_lr_ratio <= 1:
-            raise ConfigError(f"model: lr/head_lr must be > 0, warmup >= 0, min_lr_ratio in [0, 1] "
-                              f"(got lr={lr}, head_lr={head_lr}, warmup={warmup}, min_lr_ratio={min_lr_ratio})")
+            raise ConfigError(
+                f"model: lr/head_lr must be > 0, warmup >= 0, min_lr_ratio in [0, 1] "
+                f"(got lr={lr}, head_lr={head_lr}, warmup={warmup}, min_lr_ratio={min_lr_ratio})"
+            )
         self.backbone_config = backbone
         self.matrix_spec = matrix
         self.matrix = resolve_matrix(matrix)
@@ -100,17 +117,32 @@ class RewardModelModule(pl.LightningModule):
         # bitsandbytes layers do not compile; the loss region is tiny, eager costs little there.
         self.compile_loss = compile_loss and backbone.quantization is None
         # Plain values only, so Lightning checkpoints load with torch.load(weights_only=True).
-        self.save_hyperparameters({
-            "backbone": backbone.to_dict(), "matrix": str(matrix), "projection_dim": projection_dim,
-            "anchor": anchor, "gprc": asdict(gprc), "overall_weight": overall_weight, "lr": lr, "head_lr": head_lr,
-            "weight_decay": weight_decay, "warmup": warmup, "min_lr_ratio": min_lr_ratio, "compile_loss": compile_loss,
-            "max_prompt_tokens": max_prompt_tokens, "max_answer_tokens": max_answer_tokens,
-            "freeze_embeddings": freeze_embeddings, "lazy_build": lazy_build, "packing": packing})
+        self.save_hyperparameters(
+            {
+                "backbone": backbone.to_dict(),
+                "matrix": str(matrix),
+                "projection_dim": projection_dim,
+                "anchor": anchor,
+                "gprc": asdict(gprc),
+                "overall_weight": overall_weight,
+                "lr": lr,
+                "head_lr": head_lr,
+                "weight_decay": weight_decay,
+                "warmup": warmup,
+                "min_lr_ratio": min_lr_ratio,
+                "compile_loss": compile_loss,
+                "max_prompt_tokens": max_prompt_tokens,
+                "max_answer_tokens": max_answer_tokens,
+                "freeze_embeddings": freeze_embeddings,
+                "lazy_build": lazy_build,
+                "packing": packing,
+            }
+        )
         self.reward_model: Any = None
         self.val_metrics = TripletMetrics(self.dimensions)
         self.test_metrics = TripletMetrics(self.dimensions)
         self.val_moments = ScoreMoments(len(self.dimensions))
-        self.history: list[dict[str, float]] = []   # per-step loss terms (rank 0), for reports
+        self.history: list[dict[str, float]] = []  # per-step loss terms (rank 0), for reports
         if not lazy_build:
             self.configure_model()
 
@@ -119,10 +151,14 @@ class RewardModelModule(pl.LightningModule):
         if self.reward_model is None:
             from ..model.reward_model import RewardModel
 
-            self.reward_model = RewardModel.build(self.backbone_config, self.matrix,
-                                                  projection_dim=self.projection_dim, anchor=self.anchor,
-                                                  max_prompt_tokens=self.max_prompt_tokens,
-                                                  max_answer_tokens=self.max_answer_tokens)
+            self.reward_model = RewardModel.build(
+                self.backbone_config,
+                self.matrix,
+                projection_dim=self.projection_dim,
+                anchor=self.anchor,
+                max_prompt_tokens=self.max_prompt_tokens,
+                max_answer_tokens=self.max_answer_tokens,
+            )
             # transformers returns models in eval mode; training mode matters for LoRA dropout.
             self.reward_model.train()
             if self.freeze_embeddings:
@@ -142,15 +178,28 @@ class RewardModelModule(pl.LightningModule):
         total = z.new_zeros(())
         K = int(batch["dim_idx"].numel())
         if K:
-            z_m = torch.where(batch["has_medium"].unsqueeze(1), z[batch["medium_idx"]], torch.zeros_like(z[batch["good_idx"]]))
+            z_m = torch.where(
+                batch["has_medium"].unsqueeze(1), z[batch["medium_idx"]], torch.zeros_like(z[batch["good_idx"]])
+            )
             has_neutral: Tensor | None = batch["has_neutral"]
             z_n: Tensor | None = None
             if bool(has_neutral.any()):
                 z_n = torch.where(has_neutral.unsqueeze(1), z[batch["neutral_idx"]], torch.zeros_like(z_m))
             else:
-                has_neutral = None   # no neutral rewrites in this batch: skip the term's work entirely
-            out = gprc_loss(z[batch["good_idx"]], z_m, z[batch["poor_idx"]], W, b, batch["dim_idx"],
-                            batch["has_medium"], z_n, has_neutral, self.gprc, eager=not self.compile_loss)
+                has_neutral = None  # no neutral rewrites in this batch: skip the term's work entirely
+            out = gprc_loss(
+                z[batch["good_idx"]],
+                z_m,
+                z[batch["poor_idx"]],
+                W,
+                b,
+                batch["dim_idx"],
+                batch["has_medium"],
+                z_n,
+                has_neutral,
+                self.gprc,
+                eager=not self.compile_loss,
+            )
             total = total + out.loss
             terms.update(out.terms)
             terms["gprc"] = out.loss
@@ -175,7 +224,8 @@ class RewardModelModule(pl.LightningModule):
             raise TrainingError(
                 f"non-finite loss at global step {self.global_step} (epoch {self.current_epoch}, batch {batch_idx}); "
                 f"terms: {bad}; records of the batch on this rank: {batch['record_ids']}. "
-                "Training stopped before the optimizer step; no checkpoint was written for this step.")
+                "Training stopped before the optimizer step; no checkpoint was written for this step."
+            )
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         loss, terms, _ = self.losses(batch)
@@ -189,13 +239,18 @@ class RewardModelModule(pl.LightningModule):
 
     # -- evaluation --------------------------------------------------------------------------------
     def _evaluate(self, batch: dict[str, Any], metrics: TripletMetrics, prefix: str) -> None:
-        loss, terms, scores = self.losses(batch)
+        _loss, terms, scores = self.losses(batch)
         size = len(batch["record_ids"])
         for name, value in terms.items():
             self.log(f"{prefix}/{name}", value, batch_size=size, sync_dist=True)
         if batch["dim_idx"].numel():
-            metrics.update(scores[batch["good_idx"]], scores[batch["medium_idx"]], scores[batch["poor_idx"]],
-                           batch["dim_idx"], batch["has_medium"])
+            metrics.update(
+                scores[batch["good_idx"]],
+                scores[batch["medium_idx"]],
+                scores[batch["poor_idx"]],
+                batch["dim_idx"],
+                batch["has_medium"],
+            )
         if batch["chosen_idx"].numel():
             weights = batch["overall_weights"]
             right = ((scores[batch["chosen_idx"]] - scores[batch["rejected_idx"]]) * weights).sum(1) > 0
@@ -230,7 +285,7 @@ class RewardModelModule(pl.LightningModule):
     def on_train_end(self) -> None:
         """Normalisation stats from the final weights on the whole validation split."""
         if getattr(self, "_normalized_at_step", None) == self.global_step:
-            return   # the last validation ran on the final weights: its statistics are the ones
+            return  # the last validation ran on the final weights: its statistics are the ones
         datamodule = getattr(self.trainer, "datamodule", None)
         loader = datamodule.val_dataloader() if datamodule is not None else []
         if not loader:
@@ -244,13 +299,17 @@ class RewardModelModule(pl.LightningModule):
                 batch = self.trainer.strategy.batch_to_device(batch)
                 moments.update(self.reward_model.heads(self.embed(batch)))
         self.train(was_training)
-        mean, std = moments.compute()   # synced over ranks by torchmetrics
+        mean, std = moments.compute()  # synced over ranks by torchmetrics
         self.reward_model.set_normalization(mean.to(self.device), std.to(self.device))
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
         scores = self.reward_model.heads(self.embed(batch))
-        return {"ids": batch["ids"], "roles": batch["roles"], "scores": scores.detach().cpu(),
-                "normalized": self.reward_model.normalize(scores).detach().cpu()}
+        return {
+            "ids": batch["ids"],
+            "roles": batch["roles"],
+            "scores": scores.detach().cpu(),
+            "normalized": self.reward_model.normalize(scores).detach().cpu(),
+        }
 
     # -- optimisation ------------------------------------------------------------------------------
     def configure_optimizers(self) -> dict[str, Any]:
@@ -261,18 +320,26 @@ class RewardModelModule(pl.LightningModule):
                 continue
             key = "head" if id(param) in head_ids else "body"
             groups[key if param.dim() >= 2 else key + "_nd"].append(param)
-        spec = [("head", self.head_lr, self.weight_decay), ("head_nd", self.head_lr, 0.0),
-                ("body", self.lr, self.weight_decay), ("body_nd", self.lr, 0.0)]
-        param_groups = [{"params": groups[k], "lr": lr, "weight_decay": wd, "name": k} for k, lr, wd in spec if groups[k]]
+        spec = [
+            ("head", self.head_lr, self.weight_decay),
+            ("head_nd", self.head_lr, 0.0),
+            ("body", self.lr, self.weight_decay),
+            ("body_nd", self.lr, 0.0),
+        ]
+        param_groups = [
+            {"params": groups[k], "lr": lr, "weight_decay": wd, "name": k} for k, lr, wd in spec if groups[k]
+        ]
         params = [p for group in param_groups for p in group["params"]]
         # The fused (single-kernel) AdamW is several times faster than the per-tensor loop on CPU and
         # GPU; it needs floating parameters on one CPU/CUDA device, which LoRA and full fine-tuning give.
-        fused = all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params) \
+        fused = (
+            all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
             and len({p.device for p in params}) == 1
+        )
         optimizer = torch.optim.AdamW(param_groups, betas=(0.9, 0.95), fused=fused)
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warmup = int(self.warmup * total) if self.warmup < 1 else int(self.warmup)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: warmup_cosine(step, total, warmup, self.min_lr_ratio))
+            optimizer, lambda step: warmup_cosine(step, total, warmup, self.min_lr_ratio)
+        )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-

@@ -5,12 +5,14 @@ dimension, one bar per run, so a GPRC run and its ablation sit side by side) and
 loss terms over training steps. The page is self-contained: it opens offline and can be attached to
 an issue or a paper draft as is.
 """
+
 from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..io import atomic_write_json, atomic_write_text
 
@@ -23,17 +25,26 @@ def _fmt(value: Any) -> str:
     return html.escape(str(value))
 
 
-def bar_chart(title: str, groups: Sequence[str], series: dict[str, Sequence[float]], *, y_max: float = 1.0,
-              width: int = 720, height: int = 300) -> str:
+def bar_chart(
+    title: str,
+    groups: Sequence[str],
+    series: dict[str, Sequence[float]],
+    *,
+    y_max: float = 1.0,
+    width: int = 720,
+    height: int = 300,
+) -> str:
     """Grouped bars: ``series[name][i]`` is the bar of ``name`` in group ``groups[i]`` (NaN = no bar)."""
     left, bottom, top, right = 48, 70, 30, 16
     plot_w, plot_h = width - left - right, height - top - bottom
     n_series = max(1, len(series))
     group_w = plot_w / max(1, len(groups))
     bar_w = group_w * 0.8 / n_series
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
-             f'<title>{html.escape(title)}</title>',
-             f'<text x="{width / 2}" y="18" text-anchor="middle" font-size="14">{html.escape(title)}</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
+        f"<title>{html.escape(title)}</title>",
+        f'<text x="{width / 2}" y="18" text-anchor="middle" font-size="14">{html.escape(title)}</text>',
+    ]
     for tick in range(6):
         value = y_max * tick / 5
         y = top + plot_h - plot_h * tick / 5
@@ -46,12 +57,16 @@ def bar_chart(title: str, groups: Sequence[str], series: dict[str, Sequence[floa
                 continue
             h = plot_h * max(0.0, min(value, y_max)) / y_max
             x = left + g * group_w + group_w * 0.1 + s * bar_w
-            parts.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                         f'fill="{PALETTE[s % len(PALETTE)]}"><title>{html.escape(name)} / {html.escape(group)}: '
-                         f'{value:.3f}</title></rect>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                f'fill="{PALETTE[s % len(PALETTE)]}"><title>{html.escape(name)} / {html.escape(group)}: '
+                f"{value:.3f}</title></rect>"
+            )
         cx = left + g * group_w + group_w / 2
-        parts.append(f'<text x="{cx:.1f}" y="{top + plot_h + 14}" text-anchor="middle" font-size="10">'
-                     f'{html.escape(group)}</text>')
+        parts.append(
+            f'<text x="{cx:.1f}" y="{top + plot_h + 14}" text-anchor="middle" font-size="10">'
+            f"{html.escape(group)}</text>"
+        )
     for s, name in enumerate(series):
         x = left + s * 170
         parts.append(f'<rect x="{x}" y="{height - 22}" width="12" height="12" fill="{PALETTE[s % len(PALETTE)]}"/>')
@@ -60,8 +75,15 @@ def bar_chart(title: str, groups: Sequence[str], series: dict[str, Sequence[floa
     return "".join(parts)
 
 
-def line_chart(title: str, steps: Sequence[float], series: dict[str, Sequence[float]], *, width: int = 720,
-               height: int = 280, log_y: bool = False) -> str:
+def line_chart(
+    title: str,
+    steps: Sequence[float],
+    series: dict[str, Sequence[float]],
+    *,
+    width: int = 720,
+    height: int = 280,
+    log_y: bool = False,
+) -> str:
     """Lines over steps; ``log_y`` plots log10(value) (terms span orders of magnitude)."""
     left, bottom, top, right = 56, 48, 30, 16
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -80,18 +102,21 @@ def line_chart(title: str, steps: Sequence[float], series: dict[str, Sequence[fl
     def xy(step: float, v: float) -> tuple[float, float]:
         return (left + plot_w * (step - x0) / (x1 - x0), top + plot_h - plot_h * (transform(v) - lo) / (hi - lo))
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
-             f'<title>{html.escape(title)}</title>',
-             f'<text x="{width / 2}" y="18" text-anchor="middle" font-size="14">{html.escape(title)}</text>',
-             f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#ccc"/>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
+        f"<title>{html.escape(title)}</title>",
+        f'<text x="{width / 2}" y="18" text-anchor="middle" font-size="14">{html.escape(title)}</text>',
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#ccc"/>',
+    ]
     for tick in range(5):
         v = lo + (hi - lo) * tick / 4
         y = top + plot_h - plot_h * tick / 4
         label = f"1e{v:.1f}" if log_y else f"{v:.2f}"
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="10">{label}</text>')
     parts.append(f'<text x="{left}" y="{top + plot_h + 14}" font-size="10">step {x0:.0f}</text>')
-    parts.append(f'<text x="{left + plot_w}" y="{top + plot_h + 14}" text-anchor="end" font-size="10">'
-                 f'step {x1:.0f}</text>')
+    parts.append(
+        f'<text x="{left + plot_w}" y="{top + plot_h + 14}" text-anchor="end" font-size="10">step {x1:.0f}</text>'
+    )
     for s, (name, vs) in enumerate(series.items()):
         points = [xy(step, v) for step, v in zip(steps, vs) if v is not None and math.isfinite(v)]
         if not points:
@@ -131,11 +156,13 @@ def write_report(out_dir: str | Path, report: dict[str, Any], sections: Sequence
     atomic_write_json(out / "report.json", report)
     title = html.escape(str(report.get("title", "mrrml report")))
     body = "".join(f"<h2>{html.escape(h)}</h2>{content}" for h, content in sections)
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>"
-            "body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em}"
-            "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
-            "text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}"
-            "pre{background:#f6f6f6;padding:8px}</style></head>"
-            f"<body><h1>{title}</h1>{body}</body></html>")
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>"
+        "body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
+        "text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}"
+        "pre{background:#f6f6f6;padding:8px}</style></head>"
+        f"<body><h1>{title}</h1>{body}</body></html>"
+    )
     atomic_write_text(out / "report.html", page)
     return out / "report.json", out / "report.html"

@@ -1,4 +1,5 @@
 """Fixtures for the data-area tests: the two shipped matrices, loaded once."""
+
 from __future__ import annotations
 
 import pytest

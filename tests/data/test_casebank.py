@@ -1,4 +1,5 @@
 """The case bank's size and hygiene, and the rule judge's independence from the generator's wording."""
+
 from __future__ import annotations
 
 import re
@@ -92,19 +93,34 @@ def test_judge_jargon_lexicon_is_its_own_but_covers_every_generator_rewrite():
 
 def test_phrase_set_counts_like_a_plain_scan():
     """The indexed phrase counter agrees with a naive substring scan on real generated answers."""
-    sets = {"correct": [g for c in GENERIC_POOL for g, _ in c.facts], "wrong": [w for c in GENERIC_POOL for _, w in c.facts],
-            "elements": [e for c in GENERIC_POOL for e in c.elements], "flags": [f for c in GENERIC_POOL for f in c.red_flags]}
+    sets = {
+        "correct": [g for c in GENERIC_POOL for g, _ in c.facts],
+        "wrong": [w for c in GENERIC_POOL for _, w in c.facts],
+        "elements": [e for c in GENERIC_POOL for e in c.elements],
+        "flags": [f for c in GENERIC_POOL for f in c.red_flags],
+    }
     indexed = {k: F.PhraseSet(v) for k, v in sets.items()}
     for i in range(120):
-        case = make_case(3, i, "complex_responses", list(CASEBANK)[i % len(CASEBANK)], OPERATORS[i % len(OPERATORS)], True)
+        case = make_case(
+            3, i, "complex_responses", list(CASEBANK)[i % len(CASEBANK)], OPERATORS[i % len(OPERATORS)], True
+        )
         for answer in (case.good, case.medium, case.poor, case.neutral):
             text = render(answer)
             for k, phrases in sets.items():
                 assert indexed[k].count(text) == sum(1 for p in set(phrases) if p in text), (k, text)
 
 
-@pytest.mark.parametrize("scenario", ["emergency_referrals", "context_seeking", "global_health", "pediatric_consultation",
-                                      "health_data_tasks", "hedging"])
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        "emergency_referrals",
+        "context_seeking",
+        "global_health",
+        "pediatric_consultation",
+        "health_data_tasks",
+        "hedging",
+    ],
+)
 def test_every_condition_renders_clean_prompts(scenario):
     """Every condition and modifier fills its templates (no stray braces) under each prompt style."""
     seen: set[str] = set()

@@ -1,4 +1,5 @@
 """The one JSON decoder every reader uses: each way ``json.loads`` can fail becomes one documented error."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,12 +9,15 @@ from mrrml.io import iter_jsonl, iter_raw_lines
 from mrrml.jsonutil import JsonTextError, loads_json, loads_json_reply
 
 
-@pytest.mark.parametrize("data, needle", [
-    (b"\xff{}", "not UTF-8"),
-    ("{nope", "invalid JSON"),
-    pytest.param("[" * 100_000 + "]" * 100_000, "RecursionError", id="nesting-too-deep"),
-    pytest.param("9" * 5000, "ValueError", id="int-too-long"),
-])
+@pytest.mark.parametrize(
+    "data, needle",
+    [
+        (b"\xff{}", "not UTF-8"),
+        ("{nope", "invalid JSON"),
+        pytest.param("[" * 100_000 + "]" * 100_000, "RecursionError", id="nesting-too-deep"),
+        pytest.param("9" * 5000, "ValueError", id="int-too-long"),
+    ],
+)
 def test_every_decoding_failure_is_json_text_error(data, needle):
     with pytest.raises(JsonTextError, match=needle):
         loads_json(data)
@@ -43,4 +47,4 @@ def test_reason_has_no_position_so_failures_group_by_kind():
         with pytest.raises(JsonTextError) as error:
             loads_json(text)
         reasons.add(error.value.reason)
-    assert len(reasons) == 2   # "Expecting property name enclosed in double quotes", "Expecting value"
+    assert len(reasons) == 2  # "Expecting property name enclosed in double quotes", "Expecting value"

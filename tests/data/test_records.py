@@ -1,16 +1,33 @@
 """Record readers: every malformed line is reported with file:line and field; skip mode counts."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from mrrml.data.records import (PairRecord, RatedRecord, TripletRecord, read_records, record_from_dict,
-                                record_to_dict, write_records)
-from mrrml.errors import RecordError, MrrmlError
+from mrrml.data.records import (
+    PairRecord,
+    RatedRecord,
+    TripletRecord,
+    read_records,
+    record_from_dict,
+    record_to_dict,
+    write_records,
+)
+from mrrml.errors import MrrmlError, RecordError
 
-TRIPLET = {"id": "t1", "prompt": "What helps a cold?", "dimension": "accuracy", "scenario": "hedging",
-           "discipline": "pharmacy", "good": "Rest and fluids.", "medium": "Rest.", "poor": "Antibiotics.", "source": "test"}
+TRIPLET = {
+    "id": "t1",
+    "prompt": "What helps a cold?",
+    "dimension": "accuracy",
+    "scenario": "hedging",
+    "discipline": "pharmacy",
+    "good": "Rest and fluids.",
+    "medium": "Rest.",
+    "poor": "Antibiotics.",
+    "source": "test",
+}
 
 
 def _write(path, lines):
@@ -19,25 +36,30 @@ def _write(path, lines):
 
 
 def test_round_trip_all_kinds(tmp_path):
-    records = [TripletRecord(**TRIPLET),
-               PairRecord(prompt=[{"role": "user", "content": "hi"}], chosen="a", rejected="b"),
-               RatedRecord(prompt="q", response="r", scores={"accuracy": 0.5})]
+    records = [
+        TripletRecord(**TRIPLET),
+        PairRecord(prompt=[{"role": "user", "content": "hi"}], chosen="a", rejected="b"),
+        RatedRecord(prompt="q", response="r", scores={"accuracy": 0.5}),
+    ]
     path = tmp_path / "r.jsonl"
     write_records(path, records)
     assert read_records(path).records == records
     assert "neutral" not in record_to_dict(records[0])  # None optional fields are omitted
 
 
-@pytest.mark.parametrize("line, field, words", [
-    ('{"id": "t1", "prompt": ', None, "invalid JSON"),
-    ({k: v for k, v in TRIPLET.items() if k != "poor"} | {"medium": "x"}, "poor", "missing"),
-    (TRIPLET | {"good": 5}, "good", "must be a string"),
-    (TRIPLET | {"prompt": [{"role": "wizard", "content": "x"}]}, "prompt[0].role", "must be one of"),
-    (TRIPLET | {"extra": 1}, "extra", "unknown field"),
-    ({"prompt": "q", "response": "r", "scores": {"accuracy": "high"}}, "scores.accuracy", "finite number"),
-    ({"prompt": "q"}, None, "cannot tell the record kind"),
-    ([1, 2], None, "JSON object"),
-])
+@pytest.mark.parametrize(
+    "line, field, words",
+    [
+        ('{"id": "t1", "prompt": ', None, "invalid JSON"),
+        ({k: v for k, v in TRIPLET.items() if k != "poor"} | {"medium": "x"}, "poor", "missing"),
+        (TRIPLET | {"good": 5}, "good", "must be a string"),
+        (TRIPLET | {"prompt": [{"role": "wizard", "content": "x"}]}, "prompt[0].role", "must be one of"),
+        (TRIPLET | {"extra": 1}, "extra", "unknown field"),
+        ({"prompt": "q", "response": "r", "scores": {"accuracy": "high"}}, "scores.accuracy", "finite number"),
+        ({"prompt": "q"}, None, "cannot tell the record kind"),
+        ([1, 2], None, "JSON object"),
+    ],
+)
 def test_malformed_lines_name_file_line_and_field(tmp_path, line, field, words):
     path = _write(tmp_path / "bad.jsonl", [TRIPLET, line])
     with pytest.raises(RecordError) as info:

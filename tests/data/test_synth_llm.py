@@ -7,21 +7,21 @@ tests/test_openai_client.py):
 * ``garbage``: a server (or model) that answers 200 OK with text that is not the requested JSON;
 * ``dying``: a server that serves a few requests and then goes away (crash, pre-emption).
 """
+
 from __future__ import annotations
 
 import json
 import threading
 
 import pytest
-from standin_chat import DROP, ChatStandIn, completion
 
 from mrrml.data.synth.filter import ConsistencyFilter
 from mrrml.data.synth.llm import LLMJudge
 from mrrml.data.synth.openai_backend import OpenAIBackend
-from mrrml.data.synth.planner import make_plan
 from mrrml.data.synth.runner import SynthSettings, run_synthesis
 from mrrml.errors import ConfigError
 from mrrml.openai_client import ChatClient
+from tests.standin_chat import DROP, ChatStandIn, completion
 
 SECRET = "sk-test-never-log-me"
 
@@ -48,15 +48,25 @@ class StandIn(ChatStandIn):
             answer = user.split("Answer:\n", 1)[1]
             return json.dumps({"score": 9 if "GOOD" in answer else 5 if "MEDIUM" in answer else 2})
         target = user.split("Target dimension: ", 1)[1].split(" - ", 1)[0]
-        return "```json\n" + json.dumps({"prompt": f"Question {count} about {target}",
-                                         "good": f"GOOD answer on {target}", "medium": f"MEDIUM answer on {target}",
-                                         "poor": f"POOR answer on {target}"}) + "\n```"
+        return (
+            "```json\n"
+            + json.dumps(
+                {
+                    "prompt": f"Question {count} about {target}",
+                    "good": f"GOOD answer on {target}",
+                    "medium": f"MEDIUM answer on {target}",
+                    "poor": f"POOR answer on {target}",
+                }
+            )
+            + "\n```"
+        )
 
 
 def _client(url, monkeypatch, **kw):
     monkeypatch.setenv("MRRML_TEST_KEY", SECRET)
-    return ChatClient.from_env(url, "stand-in-model", "MRRML_TEST_KEY", **{"timeout": 5.0, "max_retries": 1,
-                                                                          "backoff": 0.01, **kw})
+    return ChatClient.from_env(
+        url, "stand-in-model", "MRRML_TEST_KEY", **{"timeout": 5.0, "max_retries": 1, "backoff": 0.01, **kw}
+    )
 
 
 def test_good_server_bounded_concurrency_key_never_written(tmp_path, monkeypatch, healthbench_matrix):
@@ -86,12 +96,22 @@ def test_llm_judge_keeps_ordered_and_drops_misordered(tmp_path, monkeypatch, hea
         client = _client(server.base_url, monkeypatch)
         backend = OpenAIBackend(healthbench_matrix, 0, client, concurrency=2)
         judge = ConsistencyFilter(LLMJudge(backend.complete, healthbench_matrix))
-        s = run_synthesis(healthbench_matrix, backend, SynthSettings(n=4, backend="openai"), tmp_path, judge=judge).summary
+        s = run_synthesis(
+            healthbench_matrix, backend, SynthSettings(n=4, backend="openai"), tmp_path, judge=judge
+        ).summary
         assert s["kept"] == 4 and judge.report.checked == 4
         from mrrml.data.records import TripletRecord
 
-        rec = TripletRecord(id="x", prompt="q", dimension="accuracy", scenario="hedging", discipline="pharmacy",
-                            good="POOR text", medium="MEDIUM text", poor="GOOD text")
+        rec = TripletRecord(
+            id="x",
+            prompt="q",
+            dimension="accuracy",
+            scenario="hedging",
+            discipline="pharmacy",
+            good="POOR text",
+            medium="MEDIUM text",
+            poor="GOOD text",
+        )
         assert judge.check(rec) == "judge: good <= medium"
 
 
@@ -107,8 +127,11 @@ def test_backend_sampling_settings_go_with_each_request(tmp_path, monkeypatch, m
     judged = [r for r in server.bodies if "Grade the answer" in r["messages"][-1]["content"]]
     assert judged and len(judged) < len(server.bodies)
     assert {(r["temperature"], r["max_tokens"], r["model"]) for r in server.bodies} == {(0.2, 300, "stand-in-model")}
-    for bad, match in [({"concurrency": 0}, "concurrency"), ({"temperature": -0.1}, "temperature"),
-                       ({"max_tokens": 0}, "max_tokens")]:
+    for bad, match in [
+        ({"concurrency": 0}, "concurrency"),
+        ({"temperature": -0.1}, "temperature"),
+        ({"max_tokens": 0}, "max_tokens"),
+    ]:
         with pytest.raises(ConfigError, match=match):
             OpenAIBackend(mrrml_matrix, 0, client, **bad)
 
@@ -142,8 +165,9 @@ def test_transformers_backend_with_tiny_qwen3(tmp_path, tiny_qwen3_dir, mrrml_ma
     gen = TransformersGenerator(str(tiny_qwen3_dir), max_new_tokens=6)
     reply = gen.complete([{"role": "user", "content": "hello"}], seed=1)
     assert isinstance(reply, str) and reply == gen.complete([{"role": "user", "content": "hello"}], seed=1)
-    s = run_synthesis(mrrml_matrix, TransformersBackend(mrrml_matrix, 0, gen), SynthSettings(n=2, backend="transformers"),
-                      tmp_path).summary
+    s = run_synthesis(
+        mrrml_matrix, TransformersBackend(mrrml_matrix, 0, gen), SynthSettings(n=2, backend="transformers"), tmp_path
+    ).summary
     assert s["kept"] == 0 and s["dropped"] == 2
     assert all(reason.startswith("backend: malformed") for reason in s["drops_by_reason"])
 
@@ -154,9 +178,30 @@ def test_cli_openai_backend_with_llm_filter(tmp_path, monkeypatch):
 
     monkeypatch.setenv("MRRML_TEST_KEY", SECRET)
     with StandIn("good") as server:
-        rc = main(["synth", "--matrix", "standards/mr-rml.yaml", "--backend", "openai", "--base-url", server.base_url,
-                   "--model", "stand-in", "--api-key-env", "MRRML_TEST_KEY", "--n", "6", "--concurrency", "2",
-                   "--filter", "llm", "--out", str(tmp_path), "--quiet"])
+        rc = main(
+            [
+                "synth",
+                "--matrix",
+                "standards/mr-rml.yaml",
+                "--backend",
+                "openai",
+                "--base-url",
+                server.base_url,
+                "--model",
+                "stand-in",
+                "--api-key-env",
+                "MRRML_TEST_KEY",
+                "--n",
+                "6",
+                "--concurrency",
+                "2",
+                "--filter",
+                "llm",
+                "--out",
+                str(tmp_path),
+                "--quiet",
+            ]
+        )
     assert rc == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["kept"] == 6 and summary["filter_this_session"]["checked"] == 6

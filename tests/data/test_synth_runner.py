@@ -1,4 +1,5 @@
 """Resumable runs: an interrupted job, resumed, writes byte-identical split files with no duplicates."""
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,15 @@ class CrashingBackend(TemplateBackend):
 
 def _run(matrix, out, backend=None, **kw):
     settings = SynthSettings(n=400, seed=11, neutral_rate=0.3, val_frac=0.1, test_frac=0.1)
-    return run_synthesis(matrix, backend or TemplateBackend(matrix, 11), settings, out,
-                         judge=ConsistencyFilter(RuleJudge(matrix), 0.0), fsync=False, **kw)
+    return run_synthesis(
+        matrix,
+        backend or TemplateBackend(matrix, 11),
+        settings,
+        out,
+        judge=ConsistencyFilter(RuleJudge(matrix), 0.0),
+        fsync=False,
+        **kw,
+    )
 
 
 def test_crash_and_resume_is_byte_identical(tmp_path, mrrml_matrix):
@@ -77,12 +85,26 @@ def test_split_by_prompt_is_deterministic_and_proportional():
 
 def test_killed_cli_run_resumes_to_identical_files(tmp_path):
     """A real `mrrml synth` process is SIGKILLed mid-run, then re-run with the same arguments."""
-    args = ["synth", "--matrix", str(REPO / "standards" / "healthbench.yaml"), "--n", "1500", "--seed", "2",
-            "--fsync", "off", "--quiet"]
+    args = [
+        "synth",
+        "--matrix",
+        str(REPO / "standards" / "healthbench.yaml"),
+        "--n",
+        "1500",
+        "--seed",
+        "2",
+        "--fsync",
+        "off",
+        "--quiet",
+    ]
     env = dict(os.environ, PYTHONPATH=str(REPO))
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "mrrml.cli.__init__", *args, "--out", str(killed)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mrrml.cli.__init__", *args, "--out", str(killed)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     log = killed / "work" / "log.jsonl"
     deadline = time.time() + 60
     while time.time() < deadline and proc.poll() is None:
@@ -108,14 +130,19 @@ def _conditions_by_split(out: Path) -> dict[str, set[str]]:
     from mrrml.data.records import read_records
     from mrrml.data.synth.template_backend import condition_of
 
-    return {name: {condition_of(r) for r in read_records(out / f"{name}.jsonl").records} for name in ("train", "val", "test")}
+    return {
+        name: {condition_of(r) for r in read_records(out / f"{name}.jsonl").records}
+        for name in ("train", "val", "test")
+    }
 
 
 def test_condition_holdout_keeps_val_and_test_conditions_out_of_train(tmp_path, mrrml_matrix):
     """--holdout conditions: whole conditions are held out; the same work log can be re-split either way."""
     settings = SynthSettings(n=800, seed=4, neutral_rate=0.3)
     judge = ConsistencyFilter(RuleJudge(mrrml_matrix), 0.0)
-    by_prompt = run_synthesis(mrrml_matrix, TemplateBackend(mrrml_matrix, 4), settings, tmp_path, judge=judge, fsync=False)
+    by_prompt = run_synthesis(
+        mrrml_matrix, TemplateBackend(mrrml_matrix, 4), settings, tmp_path, judge=judge, fsync=False
+    )
     assert by_prompt.summary["holdout"] == {"by": "prompt"}
     prompt_files = {name: (tmp_path / name).read_bytes() for name in SPLIT_FILES}
     leaks = _conditions_by_split(tmp_path)
@@ -130,8 +157,10 @@ def test_condition_holdout_keeps_val_and_test_conditions_out_of_train(tmp_path, 
     assert got["val"] == set(info["val_conditions"]) and got["test"] == set(info["test_conditions"])
     assert not got["train"] & got["val"] and not got["train"] & got["test"] and not got["val"] & got["test"]
     assert all(held.summary["splits"][s] > 0 for s in ("train", "val", "test"))
-    prompts = {name: {json.loads(l)["prompt"] for l in (tmp_path / f"{name}.jsonl").read_text().splitlines()}
-               for name in ("train", "val", "test")}
+    prompts = {
+        name: {json.loads(l)["prompt"] for l in (tmp_path / f"{name}.jsonl").read_text().splitlines()}
+        for name in ("train", "val", "test")
+    }
     assert not prompts["train"] & (prompts["val"] | prompts["test"])
 
     settings.holdout = "prompt"  # and back: the default split is byte-identical to the first run

@@ -1,4 +1,5 @@
 """Planner and offline template backend: balance, determinism, scale, structural degradation, variety."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -61,10 +62,28 @@ def test_generation_is_deterministic_per_seed(healthbench_matrix):
 def test_medium_and_poor_differ_from_good_only_along_the_operator(operator):
     """Structural proof over many draws: the segment/layout diff touches only the operator's kinds,
     poor is worse than (or as bad as) medium in extent, and the rendered text really changes."""
-    scenarios = ["emergency_referrals", "context_seeking", "health_data_tasks", "hedging", "global_health",
-                 "medication_consultation", "unknown_scenario"]
-    disciplines = ["internal_medicine", "pediatrics", "obstetrics", "cardiology", "psychiatry", "pharmacy",
-                   "nursing", "emergency_medicine", "surgery", "infectious_disease", "dermatology"]
+    scenarios = [
+        "emergency_referrals",
+        "context_seeking",
+        "health_data_tasks",
+        "hedging",
+        "global_health",
+        "medication_consultation",
+        "unknown_scenario",
+    ]
+    disciplines = [
+        "internal_medicine",
+        "pediatrics",
+        "obstetrics",
+        "cardiology",
+        "psychiatry",
+        "pharmacy",
+        "nursing",
+        "emergency_medicine",
+        "surgery",
+        "infectious_disease",
+        "dermatology",
+    ]
     allowed = OPERATOR_TOUCHES[operator]
     for i in range(300):
         case = make_case(7, i, scenarios[i % len(scenarios)], disciplines[i % len(disciplines)], operator, neutral=True)
@@ -83,12 +102,15 @@ def test_five_thousand_triplets_per_shipped_matrix(tmp_path, name, healthbench_m
     matrix = healthbench_matrix if name == "healthbench" else mrrml_matrix
     judge = ConsistencyFilter(RuleJudge(matrix), neutral_tolerance=0.0)
     start = time.perf_counter()
-    result = run_synthesis(matrix, TemplateBackend(matrix, 0), SynthSettings(n=5000, seed=0), tmp_path,
-                           judge=judge, fsync=False)
+    result = run_synthesis(
+        matrix, TemplateBackend(matrix, 0), SynthSettings(n=5000, seed=0), tmp_path, judge=judge, fsync=False
+    )
     seconds = time.perf_counter() - start
     s = result.summary
-    print(f"{name}: {s['kept']} kept in {seconds:.1f}s ({5000 / seconds:.0f} records/s incl. filter and writes); "
-          f"drop rate {s['drop_rate']:.4f}; distinct prompts {s['distinct_prompts']}, answers {s['distinct_answers']}")
+    print(
+        f"{name}: {s['kept']} kept in {seconds:.1f}s ({5000 / seconds:.0f} records/s incl. filter and writes); "
+        f"drop rate {s['drop_rate']:.4f}; distinct prompts {s['distinct_prompts']}, answers {s['distinct_answers']}"
+    )
     assert s["kept"] >= 5000 * 0.99 and s["drop_rate"] <= 0.01
     assert s["distinct_prompts"] >= 4000 and s["distinct_answers"] >= 12000
     assert sum(s["splits"].values()) == s["kept"] and s["splits"]["val"] > 0 and s["splits"]["test"] > 0
@@ -121,7 +143,7 @@ def test_unknown_discipline_and_scenario_use_generic_fallbacks(healthbench_matri
     m = healthbench_matrix
     disc = dataclasses.replace(m.disciplines[0], id="dermatology", name="Dermatology")
     scen = dataclasses.replace(m.scenarios[0], id="telehealth_followup", name="Telehealth follow-up")
-    user = dataclasses.replace(m, disciplines=m.disciplines + (disc,), scenarios=m.scenarios + (scen,))
+    user = dataclasses.replace(m, disciplines=(*m.disciplines, disc), scenarios=(*m.scenarios, scen))
     plan = [p for p in make_plan(user, 2000, 0) if p.discipline == "dermatology" or p.scenario == "telehealth_followup"]
     assert plan
     results = list(TemplateBackend(user, 0).generate(plan))

@@ -4,15 +4,17 @@ Each :class:`StandIn` is the shared :class:`standin_chat.ChatStandIn` (a ``Threa
 ``POST /v1/chat/completions``) driven by a content-level behaviour; it records every request body so tests
 can count calls and read what was asked.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
-from standin_chat import ChatStandIn, completion, error_body
+
+from tests.standin_chat import ChatStandIn, completion, error_body
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -4,6 +4,7 @@ Importing ``simple_evals.evals.healthbench_eval`` needs packages this project do
 (pandas, jinja2, openai, ...), so the few pure functions we compare against are taken from the
 file's syntax tree and executed alone, with numpy and stand-in result containers in scope.
 """
+
 from __future__ import annotations
 
 import ast
@@ -40,7 +41,7 @@ def reference_source() -> Path | None:
     spec = importlib.util.find_spec("simple_evals")
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "evals" / "healthbench_eval.py"
+    path = Path(next(iter(spec.submodule_search_locations))) / "evals" / "healthbench_eval.py"
     return path if path.is_file() else None
 
 
@@ -52,8 +53,13 @@ def load_reference() -> SimpleNamespace | None:
     wanted = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in FUNCTIONS]
     if len(wanted) != len(FUNCTIONS):
         return None
-    namespace: dict[str, Any] = {"np": np, "defaultdict": defaultdict, "SingleEvalResult": SingleEvalResult,
-                                 "EvalResult": EvalResult, "RubricItem": Any}
+    namespace: dict[str, Any] = {
+        "np": np,
+        "defaultdict": defaultdict,
+        "SingleEvalResult": SingleEvalResult,
+        "EvalResult": EvalResult,
+        "RubricItem": Any,
+    }
     module = ast.Module(body=wanted, type_ignores=[])
     exec(compile(module, str(path), "exec"), namespace)
     return SimpleNamespace(**{name: namespace[name] for name in FUNCTIONS}, path=path)

@@ -1,4 +1,5 @@
 """Data sources and validation: local files, the package rows, the shared hard sample, downloads."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,7 +11,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from mrrml.errors import MrrmlError, RecordError
-from mrrml.eval.healthbench.data import (HealthBenchDataError, load_examples, load_meta_eval, resolve_source)
+from mrrml.eval.healthbench.data import HealthBenchDataError, load_examples, load_meta_eval, resolve_source
 
 from .conftest import FIXTURES
 
@@ -28,7 +29,7 @@ def test_package_source_has_500_valid_rows():
     examples = load_examples(data.path)
     assert len(examples) == 500 and len(data.sha256) == 64
     pairs = sum(len(e.ideal.reference_completions) for e in examples if e.ideal)
-    assert pairs == 1152      # ideal-vs-reference pairs available for physician preference
+    assert pairs == 1152  # ideal-vs-reference pairs available for physician preference
     assert resolve_source("package").path == data.path
 
 
@@ -37,17 +38,20 @@ def test_shared_hard_sample_loads(healthbench_hard_sample):
     assert len(examples) >= 1 and all(e.rubrics for e in examples)
 
 
-@pytest.mark.parametrize("mutate, field", [
-    (lambda r: r["rubrics"][0].update(points=0), "rubrics[0].points"),
-    (lambda r: r["rubrics"][1].update(tags=["level:example"]), "rubrics[1].tags"),
-    (lambda r: r["rubrics"][1]["tags"].append("axis:accuracy"), "rubrics[1].tags"),
-    (lambda r: r.pop("prompt_id"), "prompt_id"),
-    (lambda r: r.update(prompt=[{"role": "user"}]), "prompt[0]"),
-    (lambda r: r.update(example_tags="theme:x"), "example_tags"),
-    (lambda r: [i.update(points=-1) for i in r["rubrics"]], "rubrics"),
-    (lambda r: r["rubrics"][1].update(points=float("nan")), "rubrics[1].points"),
-    (lambda r: r["rubrics"][0].update(points=float("inf")), "rubrics[0].points"),
-])
+@pytest.mark.parametrize(
+    "mutate, field",
+    [
+        (lambda r: r["rubrics"][0].update(points=0), "rubrics[0].points"),
+        (lambda r: r["rubrics"][1].update(tags=["level:example"]), "rubrics[1].tags"),
+        (lambda r: r["rubrics"][1]["tags"].append("axis:accuracy"), "rubrics[1].tags"),
+        (lambda r: r.pop("prompt_id"), "prompt_id"),
+        (lambda r: r.update(prompt=[{"role": "user"}]), "prompt[0].content"),
+        (lambda r: r.update(example_tags="theme:x"), "example_tags"),
+        (lambda r: [i.update(points=-1) for i in r["rubrics"]], "rubrics"),
+        (lambda r: r["rubrics"][1].update(points=float("nan")), "rubrics[1].points"),
+        (lambda r: r["rubrics"][0].update(points=float("inf")), "rubrics[0].points"),
+    ],
+)
 def test_bad_rows_are_located(tmp_path, mini_path, mutate, field):
     lines = mini_path.read_text().splitlines()
     row = json.loads(lines[1])
@@ -102,8 +106,13 @@ def blob_store(tmp_path):
 def test_download_with_progress_hash_and_reuse(blob_store, tmp_path):
     expected = hashlib.sha256((FIXTURES / "mini.jsonl").read_bytes()).hexdigest()
     seen = []
-    data = resolve_source("hard", cache_dir=tmp_path / "c", url=blob_store, expected_sha256=expected,
-                          progress=lambda done, total: seen.append((done, total)))
+    data = resolve_source(
+        "hard",
+        cache_dir=tmp_path / "c",
+        url=blob_store,
+        expected_sha256=expected,
+        progress=lambda done, total: seen.append((done, total)),
+    )
     assert data.sha256 == expected and data.path.parent == tmp_path / "c"
     assert seen[-1][0] == seen[-1][1] == data.path.stat().st_size
     assert len(load_examples(data.path)) == 3

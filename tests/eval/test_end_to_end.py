@@ -1,4 +1,5 @@
 """``mrrml healthbench`` end to end against stand-in OpenAI-compatible servers on 127.0.0.1."""
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,27 @@ from .conftest import good_grader
 
 
 def _run_args(data, policy_server, grader_server, out, *extra):
-    return ["healthbench", "run", "--data", str(data), "--out", str(out),
-            "--sampler-base-url", policy_server.base_url, "--sampler-model", "policy",
-            "--grader-base-url", grader_server.base_url, "--grader-model", "judge",
-            "--concurrency", "4", "--backoff", "0.01", *extra]
+    return [
+        "healthbench",
+        "run",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--sampler-base-url",
+        policy_server.base_url,
+        "--sampler-model",
+        "policy",
+        "--grader-base-url",
+        grader_server.base_url,
+        "--grader-model",
+        "judge",
+        "--concurrency",
+        "4",
+        "--backoff",
+        "0.01",
+        *extra,
+    ]
 
 
 def test_run_on_fixture_hand_computed(tmp_path, mini_path, policy_server, grader_server, capsys):
@@ -34,10 +52,17 @@ def test_run_on_fixture_hand_computed(tmp_path, mini_path, policy_server, grader
     assert m["overall_score"] == 0.0 and m["overall_score:n_samples"] == 3
     assert m["theme:emergency_referrals"] == 0.25 and m["axis:communication_quality"] == 1.0
     assert m["axis:accuracy:n_samples"] == 3 and "axis:instruction_following" not in m
-    assert report["counts"] == {"examples": 3, "examples_scored": 3, "examples_excluded": 0, "items": 10,
-                                "items_failed": 0}
+    assert report["counts"] == {
+        "examples": 3,
+        "examples_scored": 3,
+        "examples_excluded": 0,
+        "items": 10,
+        "items_failed": 0,
+    }
     run = report["run"]
-    assert run["sampler"]["system_message"] == "Be brief." and run["grader_template"].startswith(("package:", "builtin"))
+    assert run["sampler"]["system_message"] == "Be brief." and run["grader_template"].startswith(
+        ("package:", "builtin")
+    )
     assert run["data"]["sha256"] and run["sampler_calls"] == 3 and run["grader_calls"] == 10
     assert len(policy_server.requests) == 3 and len(grader_server.requests) == 10
     assert policy_server.requests[0]["messages"][0] == {"role": "system", "content": "Be brief."}
@@ -53,8 +78,21 @@ def test_score_from_grades_file_matches_run(tmp_path, mini_path, policy_server, 
     assert main(_run_args(mini_path, policy_server, grader_server, tmp_path / "run")) == 0
     before = len(grader_server.requests)
     out = tmp_path / "rescored.json"
-    assert main(["healthbench", "score", "--grades", str(tmp_path / "run" / "graded.jsonl"), "--out", str(out),
-                 "--html", str(tmp_path / "r.html")]) == 0
+    assert (
+        main(
+            [
+                "healthbench",
+                "score",
+                "--grades",
+                str(tmp_path / "run" / "graded.jsonl"),
+                "--out",
+                str(out),
+                "--html",
+                str(tmp_path / "r.html"),
+            ]
+        )
+        == 0
+    )
     assert len(grader_server.requests) == before
     rescored = json.loads(out.read_text())
     assert rescored["metrics"] == json.loads((tmp_path / "run" / "metrics.json").read_text())["metrics"]
@@ -65,9 +103,18 @@ def test_score_from_grades_file_matches_run(tmp_path, mini_path, policy_server, 
 
 def test_score_rejects_a_bad_grades_file(tmp_path, capsys):
     bad = tmp_path / "g.jsonl"
-    bad.write_text(json.dumps({"prompt_id": "a", "prompt": [{"role": "user", "content": "q"}], "completion": "c",
-                               "example_tags": [], "rubrics": [{"criterion": "x", "points": 2,
-                                                               "tags": ["axis:accuracy"], "criteria_met": "yes"}]}) + "\n")
+    bad.write_text(
+        json.dumps(
+            {
+                "prompt_id": "a",
+                "prompt": [{"role": "user", "content": "q"}],
+                "completion": "c",
+                "example_tags": [],
+                "rubrics": [{"criterion": "x", "points": 2, "tags": ["axis:accuracy"], "criteria_met": "yes"}],
+            }
+        )
+        + "\n"
+    )
     assert main(["healthbench", "score", "--grades", str(bad), "--out", str(tmp_path / "m.json")]) == 1
     assert f"{bad}:1: rubrics[0].criteria_met" in capsys.readouterr().err
 
@@ -83,13 +130,26 @@ def test_malformed_grader_items_are_excluded_and_reported(tmp_path, mini_path, p
     assert main(_run_args(mini_path, policy_server, server, tmp_path, "--parse-retries", "1")) == 0
     report = json.loads((tmp_path / "metrics.json").read_text())
     assert report["counts"]["items_failed"] == 1 and report["counts"]["examples_excluded"] == 1
-    assert report["metrics"]["overall_score:n_samples"] == 2          # fx-1 left out, not scored as "not met"
-    assert report["metrics"]["overall_score"] == pytest.approx(0.0)   # mean(1.0, -2.2) clipped
+    assert report["metrics"]["overall_score:n_samples"] == 2  # fx-1 left out, not scored as "not met"
+    assert report["metrics"]["overall_score"] == pytest.approx(0.0)  # mean(1.0, -2.2) clipped
     graded = [json.loads(l) for l in (tmp_path / "graded.jsonl").read_text().splitlines()]
     failed = [r for g in graded for r in g["rubrics"] if r["criteria_met"] is None]
     assert len(failed) == 1 and "not JSON" in failed[0]["grading_error"]
-    assert main(["healthbench", "score", "--grades", str(tmp_path / "graded.jsonl"), "--out",
-                 str(tmp_path / "x.json"), "--on-grading-failure", "raise"]) == 1
+    assert (
+        main(
+            [
+                "healthbench",
+                "score",
+                "--grades",
+                str(tmp_path / "graded.jsonl"),
+                "--out",
+                str(tmp_path / "x.json"),
+                "--on-grading-failure",
+                "raise",
+            ]
+        )
+        == 1
+    )
 
 
 def test_timing_out_grader_is_bounded_and_reported(tmp_path, mini_path, policy_server, stand_in):
@@ -156,11 +216,11 @@ def test_killed_run_resumes_without_repeating_calls(tmp_path, policy_server, sta
     grader.on_request = None
     sampler_before = len(policy_server.requests)
     assert subprocess.run(_cli(*args), env=env, capture_output=True).returncode == 0
-    second = grader.contents()[len(first):]
+    second = grader.contents()[len(first) :]
     total = sum(len(e.rubrics) for e in load_examples(healthbench_package_rows(), int(limit)))
-    assert len(second) == total - cached                     # exactly the unfinished calls
-    assert len(set(first) & set(second)) <= 2               # only requests in flight at the kill (concurrency 2)
-    assert len(policy_server.requests) == sampler_before    # every completion was cached before grading
+    assert len(second) == total - cached  # exactly the unfinished calls
+    assert len(set(first) & set(second)) <= 2  # only requests in flight at the kill (concurrency 2)
+    assert len(policy_server.requests) == sampler_before  # every completion was cached before grading
     # Same result as an uninterrupted run.
     fresh = _run_args("package", policy_server, grader, tmp_path / "b", "--limit", limit)
     assert main(fresh) == 0
@@ -178,12 +238,42 @@ def test_every_option_is_documented():
         for action in command._actions:
             assert action.help, f"mrrml healthbench {name} {action.option_strings} has no help"
     options = {o for a in sub.choices["run"]._actions for o in a.option_strings}
-    assert {"--data", "--sampler-base-url", "--sampler-model", "--sampler-api-key-env", "--grader-base-url",
-            "--grader-model", "--grader-api-key-env", "--concurrency", "--max-retries", "--timeout",
-            "--cache-dir", "--limit", "--seed", "--out", "--dry-run"} <= options
+    assert {
+        "--data",
+        "--sampler-base-url",
+        "--sampler-model",
+        "--sampler-api-key-env",
+        "--grader-base-url",
+        "--grader-model",
+        "--grader-api-key-env",
+        "--concurrency",
+        "--max-retries",
+        "--timeout",
+        "--cache-dir",
+        "--limit",
+        "--seed",
+        "--out",
+        "--dry-run",
+    } <= options
 
 
 def test_meta_eval_dry_run(tmp_path, meta_path, grader_server, capsys):
-    assert main(["healthbench", "meta-eval", "--data", str(meta_path), "--out", str(tmp_path / "m.json"),
-                 "--grader-base-url", grader_server.base_url, "--grader-model", "g", "--dry-run"]) == 0
+    assert (
+        main(
+            [
+                "healthbench",
+                "meta-eval",
+                "--data",
+                str(meta_path),
+                "--out",
+                str(tmp_path / "m.json"),
+                "--grader-base-url",
+                grader_server.base_url,
+                "--grader-model",
+                "g",
+                "--dry-run",
+            ]
+        )
+        == 0
+    )
     assert "grader calls: 3" in capsys.readouterr().out and not grader_server.requests

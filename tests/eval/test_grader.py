@@ -2,6 +2,7 @@
 
 The client's own retry, timeout and key-handling tests are in tests/test_openai_client.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,19 +21,32 @@ from .conftest import good_grader
 from .reference_impl import reference_source
 
 
-@pytest.mark.parametrize("text, met", [
-    ('{"explanation": "ok", "criteria_met": true}', True),
-    ('```json\n{"explanation": "no", "criteria_met": false}\n```', False),
-    ('  ```\n{"criteria_met": true}\n```  ', True),
-])
+@pytest.mark.parametrize(
+    "text, met",
+    [
+        ('{"explanation": "ok", "criteria_met": true}', True),
+        ('```json\n{"explanation": "no", "criteria_met": false}\n```', False),
+        ('  ```\n{"criteria_met": true}\n```  ', True),
+    ],
+)
 def test_parse_grade_accepts_json_and_fences(text, met):
     assert parse_grade(text)[0] is met
 
 
-@pytest.mark.parametrize("text", ['{"criteria_met": "true"}', '{"criteria_met": 1}', '{"explanation": "x"}',
-                                  "criteria_met: true", "[true]", '```json\n{"criteria_met": tru}\n```', "",
-                                  pytest.param("[" * 100_000, id="nesting-too-deep"),
-                                  pytest.param('{"criteria_met": true, "n": ' + "9" * 5000 + "}", id="int-too-long")])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"criteria_met": "true"}',
+        '{"criteria_met": 1}',
+        '{"explanation": "x"}',
+        "criteria_met: true",
+        "[true]",
+        '```json\n{"criteria_met": tru}\n```',
+        "",
+        pytest.param("[" * 100_000, id="nesting-too-deep"),
+        pytest.param('{"criteria_met": true, "n": ' + "9" * 5000 + "}", id="int-too-long"),
+    ],
+)
 def test_parse_grade_is_strict(text):
     with pytest.raises(GradeParseError):
         parse_grade(text)
@@ -50,8 +64,10 @@ def test_template_sources(tmp_path):
     own.write_text("C=<<conversation>> R=<<rubric_item>>")
     template = load_grader_template(str(own))
     assert template.source == f"file:{own}"
-    rendered = template.render([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}],
-                               RubricItem("Greets back", 2, ("axis:accuracy",)))
+    rendered = template.render(
+        [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}],
+        RubricItem("Greets back", 2, ("axis:accuracy",)),
+    )
     assert rendered == "C=user: hi\n\nassistant: yo R=[2] Greets back"
     own.write_text("no placeholders")
     with pytest.raises(ConfigError, match="lacks placeholder"):
@@ -83,6 +99,6 @@ def test_grader_counts_malformed_and_timed_out_items(stand_in, tmp_path):
     assert "failed after 2 attempts" in grades[2].error
     bad_calls = sum("BAD item" in c for c in server.contents())
     slow_calls = sum("SLOW item" in c for c in server.contents())
-    assert bad_calls == 3 and slow_calls == 2        # 1 + parse_retries; 1 + max_retries
+    assert bad_calls == 3 and slow_calls == 2  # 1 + parse_retries; 1 + max_retries
     cached = [json.loads(line) for line in (tmp_path / "g.jsonl").read_text().splitlines()]
-    assert len(cached) == 2                           # failures are never cached as grades
+    assert len(cached) == 2  # failures are never cached as grades

@@ -1,4 +1,5 @@
 """Reward-model modes (physician preference, RM as grader) and grader-vs-physician meta-eval."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,13 @@ from mrrml.eval.healthbench.data import load_examples, load_meta_eval
 from mrrml.eval.healthbench.grader import RubricGrader
 from mrrml.eval.healthbench.grader_prompt import load_grader_template
 from mrrml.eval.healthbench.grades import read_grades
-from mrrml.eval.healthbench.rm_modes import (meta_eval, pairwise_agreement, physician_preference,
-                                             rm_grader_correlation, spearman)
+from mrrml.eval.healthbench.rm_modes import (
+    meta_eval,
+    pairwise_agreement,
+    physician_preference,
+    rm_grader_correlation,
+    spearman,
+)
 from mrrml.openai_client import ChatClient
 
 AXES = ["accuracy", "completeness", "communication_quality", "context_awareness", "instruction_following"]
@@ -43,13 +49,15 @@ def tiny_rm(tiny_qwen3_dir):
     from mrrml.standards.loader import load_matrix
 
     torch.manual_seed(0)
-    return RewardModel.build(BackboneConfig(name_or_path=str(tiny_qwen3_dir)), load_matrix(shipped_matrix("healthbench")))
+    return RewardModel.build(
+        BackboneConfig(name_or_path=str(tiny_qwen3_dir)), load_matrix(shipped_matrix("healthbench"))
+    )
 
 
 def test_spearman_hand_computed():
     assert spearman([1, 2, 3, 4], [10, 20, 40, 30]) == pytest.approx(0.8)
-    assert spearman([1, 1, 2], [1, 2, 3]) == pytest.approx(1.5 / 3 ** 0.5)
-    assert spearman([1, 1], [1, 2]) != spearman([1, 1], [1, 2])     # NaN for a constant side
+    assert spearman([1, 1, 2], [1, 2, 3]) == pytest.approx(1.5 / 3**0.5)
+    assert spearman([1, 1], [1, 2]) != spearman([1, 1], [1, 2])  # NaN for a constant side
 
 
 def test_physician_preference_hand_computed(mini_path):
@@ -75,9 +83,27 @@ def test_physician_preference_with_the_real_reward_model(tiny_rm, mini_path, hea
 
 
 def _graded_run(tmp_path, mini_path, policy_server, grader_server):
-    assert main(["healthbench", "run", "--data", str(mini_path), "--out", str(tmp_path),
-                 "--sampler-base-url", policy_server.base_url, "--sampler-model", "p",
-                 "--grader-base-url", grader_server.base_url, "--grader-model", "g"]) == 0
+    assert (
+        main(
+            [
+                "healthbench",
+                "run",
+                "--data",
+                str(mini_path),
+                "--out",
+                str(tmp_path),
+                "--sampler-base-url",
+                policy_server.base_url,
+                "--sampler-model",
+                "p",
+                "--grader-base-url",
+                grader_server.base_url,
+                "--grader-model",
+                "g",
+            ]
+        )
+        == 0
+    )
     return read_grades(tmp_path / "graded.jsonl")
 
 
@@ -85,10 +111,10 @@ def test_rm_grader_correlation(tmp_path, mini_path, policy_server, grader_server
     graded = _graded_run(tmp_path, mini_path, policy_server, grader_server)
     result = rm_grader_correlation(tiny_rm, graded)
     assert set(result["axes"]) == set(AXES)
-    assert result["axes"]["instruction_following"]["n"] == 0      # only negative items: no axis score
+    assert result["axes"]["instruction_following"]["n"] == 0  # only negative items: no axis score
     assert result["axes"]["accuracy"]["n"] == 3 and result["axes"]["completeness"]["n"] == 1
     assert result["dimensions"] == tiny_rm.dimensions and result["overall"]["n"] == 3
-    ordered = rm_grader_correlation(LengthScorer(), graded)   # completion lengths vs grader scores
+    ordered = rm_grader_correlation(LengthScorer(), graded)  # completion lengths vs grader scores
     lengths = [len(g.completion.split()) for g in graded]
     assert ordered["overall"]["spearman"] == pytest.approx(spearman(lengths, [0.25, 1.0, -2.2]), nan_ok=True)
 
@@ -113,8 +139,23 @@ def test_meta_eval_with_stand_in_grader(tmp_path, meta_path, grader_server):
     assert result["metrics"]["pairwise_model_f1_balanced"] == pytest.approx((3 / 4 + 2 / 3) / 2)
     assert result["rows_failed"] == 0 and 0 <= result["physician_baseline"]["pairwise_physician_f1_balanced"] <= 1
     out = tmp_path / "meta.json"
-    assert main(["healthbench", "meta-eval", "--data", str(meta_path), "--out", str(out),
-                 "--grader-base-url", grader_server.base_url, "--grader-model", "judge"]) == 0
+    assert (
+        main(
+            [
+                "healthbench",
+                "meta-eval",
+                "--data",
+                str(meta_path),
+                "--out",
+                str(out),
+                "--grader-base-url",
+                grader_server.base_url,
+                "--grader-model",
+                "judge",
+            ]
+        )
+        == 0
+    )
     assert json.loads(out.read_text())["metrics"]["pairwise_model_f1_balanced"] == pytest.approx(0.7083333)
 
 
@@ -122,11 +163,37 @@ def test_rm_cli_commands_on_a_saved_model(tmp_path, tiny_rm, mini_path, policy_s
     model_dir = tmp_path / "rm"
     tiny_rm.save_pretrained(model_dir)
     out = tmp_path / "pref.json"
-    assert main(["healthbench", "rm-preference", "--reward-model", str(model_dir), "--data", str(mini_path),
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "healthbench",
+                "rm-preference",
+                "--reward-model",
+                str(model_dir),
+                "--data",
+                str(mini_path),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     pref = json.loads(out.read_text())
     assert pref["overall"] == physician_preference(tiny_rm, load_examples(mini_path))["overall"]
     _graded_run(tmp_path / "run", mini_path, policy_server, grader_server)
-    assert main(["healthbench", "rm-grader", "--reward-model", str(model_dir), "--grades",
-                 str(tmp_path / "run" / "graded.jsonl"), "--out", str(tmp_path / "g.json")]) == 0
+    assert (
+        main(
+            [
+                "healthbench",
+                "rm-grader",
+                "--reward-model",
+                str(model_dir),
+                "--grades",
+                str(tmp_path / "run" / "graded.jsonl"),
+                "--out",
+                str(tmp_path / "g.json"),
+            ]
+        )
+        == 0
+    )
     assert json.loads((tmp_path / "g.json").read_text())["axes"]["accuracy"]["n"] == 3

@@ -1,4 +1,5 @@
 """The compiled loss: same values and gradients as the eager reference, one graph for every batch size."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,12 +32,14 @@ def assert_compiled_matches_reference(batch) -> None:
     compiled_values, compiled_grads = values_and_grads(gprc_loss, batch)
     assert set(compiled_values) == {"loss", *TERMS}
     for name, value in eager_values.items():
-        torch.testing.assert_close(compiled_values[name], value, rtol=1e-5, atol=1e-6,
-                                   msg=lambda m, name=name: f"{name}: {m}")
+        torch.testing.assert_close(
+            compiled_values[name], value, rtol=1e-5, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}"
+        )
     for name, grad in eager_grads.items():
         assert torch.isfinite(grad).all(), name
-        torch.testing.assert_close(compiled_grads[name], grad, rtol=1e-5, atol=1e-6,
-                                   msg=lambda m, name=name: f"{name}: {m}")
+        torch.testing.assert_close(
+            compiled_grads[name], grad, rtol=1e-5, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}"
+        )
 
 
 @pytest.mark.parametrize("neutral", [True, False], ids=["with-neutral", "no-neutral"])
@@ -61,8 +64,9 @@ def test_compiled_matches_eager_with_heads_as_a_parameter(width):
     assert_compiled_matches_reference(batch)
 
 
-@pytest.mark.parametrize("config", [CFG, GPRCConfig(axis=0, perp=0, ortho=0, neutral=0, center=0)],
-                         ids=["all-terms", "rank-only"])
+@pytest.mark.parametrize(
+    "config", [CFG, GPRCConfig(axis=0, perp=0, ortho=0, neutral=0, center=0)], ids=["all-terms", "rank-only"]
+)
 def test_compiled_matches_eager_when_no_row_has_a_neutral_rewrite(config):
     """Regression: with ``z_neutral`` passed but every ``has_neutral`` False, a former formulation
     compiled to a zero gradient for ``z_good`` (the value was right, the training signal was not)."""
@@ -73,7 +77,9 @@ def test_compiled_matches_eager_when_no_row_has_a_neutral_rewrite(config):
     torch.testing.assert_close(compiled_values["loss"], eager_values["loss"], rtol=1e-5, atol=1e-6)
     assert eager_grads["z_good"].abs().sum() > 0
     for name, grad in eager_grads.items():
-        torch.testing.assert_close(compiled_grads[name], grad, rtol=1e-5, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}")
+        torch.testing.assert_close(
+            compiled_grads[name], grad, rtol=1e-5, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}"
+        )
 
 
 @pytest.mark.parametrize("first_shape", [(6, 32), (37, 45)], ids=["first-6x32", "first-37x45"])
@@ -82,23 +88,26 @@ def test_fresh_compilation_is_right_whatever_shape_comes_first(first_shape):
     the (K, P) of the first call. Compile afresh from each first shape, then check later shapes."""
     core = gprc.compile_core()
     rank_only = GPRCConfig(axis=0, perp=0, ortho=0, neutral=0, center=0)
-    for (K, P), config, no_neutral_rows in ((first_shape, CFG, False), ((6, 32), rank_only, True),
-                                             ((37, 45), CFG, False)):
+    for (K, P), config, no_neutral_rows in (
+        (first_shape, CFG, False),
+        ((6, 32), rank_only, True),
+        ((37, 45), CFG, False),
+    ):
         batch = make_batch(K, P, 5, seed=11, neutral=True)
         if no_neutral_rows:
             batch.has_neutral = torch.zeros_like(batch.has_neutral)
         _, eager_grads = values_and_grads(gprc_loss_reference, batch, config)
-        _, compiled_grads = values_and_grads(
-            lambda *args, config: gprc._run(core, *args, config=config), batch, config)
+        _, compiled_grads = values_and_grads(lambda *args, config: gprc._run(core, *args, config=config), batch, config)
         for name, grad in eager_grads.items():
-            torch.testing.assert_close(compiled_grads[name], grad, rtol=1e-5, atol=1e-6,
-                                       msg=lambda m, name=name, K=K: f"K={K} {name}: {m}")
+            torch.testing.assert_close(
+                compiled_grads[name], grad, rtol=1e-5, atol=1e-6, msg=lambda m, name=name, K=K: f"K={K} {name}: {m}"
+            )
 
 
 def test_compiled_gradients_stay_finite_at_degenerate_points():
     batch = make_batch(4, 16, 3, seed=12)
-    batch.z_poor = batch.z_good.detach().clone().requires_grad_()      # v = 0
-    batch.W = torch.zeros(3, 16, requires_grad=True)                   # zero heads
+    batch.z_poor = batch.z_good.detach().clone().requires_grad_()  # v = 0
+    batch.W = torch.zeros(3, 16, requires_grad=True)  # zero heads
     _, grads = values_and_grads(gprc_loss, batch)
     assert all(torch.isfinite(g).all() for g in grads.values())
 
@@ -110,8 +119,8 @@ def test_one_graph_for_every_batch_size_and_no_graph_breaks():
     with torch._dynamo.config.patch(error_on_recompile=True):
         for i, K in enumerate((3, 5, 17, 64)):
             batch = make_batch(K, 24, 4, seed=K)
-            config = GPRCConfig(margin=1.0 + i, axis=0.1 * i)   # a λ schedule must not recompile either
-            values, grads = values_and_grads(gprc_loss, batch, config)
+            config = GPRCConfig(margin=1.0 + i, axis=0.1 * i)  # a λ schedule must not recompile either
+            values, _grads = values_and_grads(gprc_loss, batch, config)
             reference, _ = values_and_grads(gprc_loss_reference, batch, config)
             torch.testing.assert_close(values["loss"], reference["loss"], rtol=1e-5, atol=1e-6)
     assert counters["stats"]["unique_graphs"] == 1

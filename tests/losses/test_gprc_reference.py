@@ -1,4 +1,5 @@
-"""The eager reference: the DESIGN §3 formulas, gradients, the meaning of each term, bad input."""
+"""The eager reference: the docs/design.md §3 formulas, gradients, the meaning of each term, bad input."""
+
 from __future__ import annotations
 
 import math
@@ -8,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from mrrml.errors import ConfigError, MrrmlError
-from mrrml.losses.gprc import (TERMS, GPRCConfig, GPRCInputError, gprc_loss_reference, rated_loss)
+from mrrml.losses.gprc import TERMS, GPRCConfig, GPRCInputError, gprc_loss_reference, rated_loss
 
 from .conftest import make_batch
 
@@ -18,7 +19,7 @@ CFG = GPRCConfig(margin=0.7, axis=0.3, perp=0.2, ortho=0.05, neutral=0.4, center
 
 
 def literal_gprc(batch, cfg: GPRCConfig) -> dict[str, float]:
-    """DESIGN §3 written row by row in float64, with no algebraic rewriting (ε only in denominators)."""
+    """docs/design.md §3 written row by row in float64, with no algebraic rewriting (ε only in denominators)."""
     zg, zm, zp, W, b = (t.detach().double() for t in batch.args()[:5])
     K, D = zg.shape[0], W.shape[0]
     eps = cfg.eps
@@ -54,8 +55,14 @@ def literal_gprc(batch, cfg: GPRCConfig) -> dict[str, float]:
     U = W / (W.pow(2).sum(1, keepdim=True) + eps).sqrt()
     pairs = [(i, j) for i in range(D) for j in range(i + 1, D)]
     ortho = sum(float(U[i] @ U[j]) ** 2 for i, j in pairs) / len(pairs) if pairs else 0.0
-    terms = dict(rank=rank / K, axis=axis / K, perp=perp / max(n_med, 1), ortho=ortho,
-                 neutral=neutral / max(n_neu, 1), center=sq / n_sq)
+    terms = dict(
+        rank=rank / K,
+        axis=axis / K,
+        perp=perp / max(n_med, 1),
+        ortho=ortho,
+        neutral=neutral / max(n_neu, 1),
+        center=sq / n_sq,
+    )
     terms["loss"] = terms["rank"] + sum(getattr(cfg, n) * terms[n] for n in TERMS[1:])
     return terms
 
@@ -79,9 +86,13 @@ def test_float64_gradcheck_of_the_reference():
 
     def fn(*tensors):
         replaced = dict(zip(names, tensors))
-        args = [replaced.get(n, a) for n, a in zip(
-            ("z_good", "z_medium", "z_poor", "W", "b", "dim_idx", "has_medium", "z_neutral", "has_neutral"),
-            batch.args())]
+        args = [
+            replaced.get(n, a)
+            for n, a in zip(
+                ("z_good", "z_medium", "z_poor", "W", "b", "dim_idx", "has_medium", "z_neutral", "has_neutral"),
+                batch.args(),
+            )
+        ]
         return gprc_loss_reference(*args, config=CFG).loss
 
     assert torch.autograd.gradcheck(fn, tuple(leaves.values()), eps=1e-6, atol=1e-6, rtol=1e-5)
@@ -104,16 +115,20 @@ def test_perp_is_zero_on_the_segment_and_grows_off_it():
     zg, _, zp, *_ = _segment_batch(torch.zeros(1, P), 0.5)
     v = (zg - zp)[0]
     normal = torch.randn(P)
-    normal = normal - (normal @ v) / (v @ v) * v            # perpendicular to the segment
+    normal = normal - (normal @ v) / (v @ v) * v  # perpendicular to the segment
     normal = normal / normal.norm()
-    values = [float(gprc_loss_reference(*_segment_batch(s * normal.unsqueeze(0), 0.5)).terms["perp"])
-              for s in (0.0, 0.1, 0.5, 1.0, 2.0)]
+    values = [
+        float(gprc_loss_reference(*_segment_batch(s * normal.unsqueeze(0), 0.5)).terms["perp"])
+        for s in (0.0, 0.1, 0.5, 1.0, 2.0)
+    ]
     assert values == sorted(values) and values[-1] > values[1] > 1e-4
     # Beyond either end the distance past the end counts: relu(t − 1) or relu(−t).
-    assert float(gprc_loss_reference(*_segment_batch(torch.zeros(1, P), 1.5)).terms["perp"]) \
-        == pytest.approx(0.5, abs=1e-4)
-    assert float(gprc_loss_reference(*_segment_batch(torch.zeros(1, P), -0.5)).terms["perp"]) \
-        == pytest.approx(0.5, abs=1e-4)
+    assert float(gprc_loss_reference(*_segment_batch(torch.zeros(1, P), 1.5)).terms["perp"]) == pytest.approx(
+        0.5, abs=1e-4
+    )
+    assert float(gprc_loss_reference(*_segment_batch(torch.zeros(1, P), -0.5)).terms["perp"]) == pytest.approx(
+        0.5, abs=1e-4
+    )
 
 
 def test_axis_is_zero_when_aligned_and_two_when_opposite():
@@ -138,7 +153,7 @@ def test_rank_falls_as_the_margin_is_met():
     idx, yes, no = torch.tensor([1]), torch.tensor([True]), torch.tensor([False])
     cfg = GPRCConfig(margin=margin)
     triplet, pair = [], []
-    for gap in (-1.0, 0.0, 0.5, 1.0, 2.0, 10.0):   # score gap between neighbours, in units of s_d
+    for gap in (-1.0, 0.0, 0.5, 1.0, 2.0, 10.0):  # score gap between neighbours, in units of s_d
         step = gap / W[1].norm() * u
         zm, zg = zp + step, zp + 2 * step
         triplet.append(float(gprc_loss_reference(zg, zm, zp, W, b, idx, yes, config=cfg).terms["rank"]))
@@ -156,8 +171,9 @@ def test_ortho_zero_for_orthogonal_heads_one_for_parallel_and_zero_for_one_head(
     eye = 3.0 * torch.eye(3, 4)
     parallel = torch.tensor([[1.0, 2.0, 0.0, 1.0]]).repeat(3, 1) * torch.tensor([[1.0], [-2.0], [0.5]])
     assert float(gprc_loss_reference(*args, eye, torch.zeros(3), *tail).terms["ortho"]) == pytest.approx(0, abs=1e-7)
-    assert float(gprc_loss_reference(*args, parallel, torch.zeros(3), *tail).terms["ortho"]) \
-        == pytest.approx(1.0, abs=1e-5)
+    assert float(gprc_loss_reference(*args, parallel, torch.zeros(3), *tail).terms["ortho"]) == pytest.approx(
+        1.0, abs=1e-5
+    )
     assert float(gprc_loss_reference(*args, eye[:1], torch.zeros(1), *tail).terms["ortho"]) == 0.0
 
 
@@ -168,7 +184,7 @@ def test_neutral_zero_when_rewrite_scores_like_good_and_only_counts_marked_rows(
     base = gprc_loss_reference(*batch.args())
     assert float(base.terms["neutral"]) > 0.1
     moved = batch.z_neutral.detach().clone()
-    moved[~batch.has_neutral] += 100.0                      # rows without a rewrite are ignored
+    moved[~batch.has_neutral] += 100.0  # rows without a rewrite are ignored
     again = gprc_loss_reference(*batch.args()[:7], moved, batch.has_neutral)
     assert float(again.terms["neutral"]) == pytest.approx(float(base.terms["neutral"]), rel=1e-6)
     assert float(again.terms["center"]) == pytest.approx(float(base.terms["center"]), rel=1e-6)
@@ -182,7 +198,7 @@ def test_center_is_mean_square_score_of_present_answers_and_ignores_absent_mediu
     expected = torch.cat([p.reshape(-1) for p in parts]).pow(2).mean()
     assert float(out.terms["center"]) == pytest.approx(float(expected), rel=1e-6)
     garbage = batch.z_medium.detach().clone()
-    garbage[~batch.has_medium] = 1e3                        # absent medium rows must not matter
+    garbage[~batch.has_medium] = 1e3  # absent medium rows must not matter
     again = gprc_loss_reference(batch.z_good, garbage, *batch.args()[2:])
     for name in TERMS:
         assert float(again.terms[name]) == pytest.approx(float(out.terms[name]), rel=1e-6), name

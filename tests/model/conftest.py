@@ -1,4 +1,5 @@
 """Fixtures for the model tests: a builtin cache per test session and the shipped HealthBench matrix."""
+
 from __future__ import annotations
 
 import os

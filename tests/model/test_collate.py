@@ -1,9 +1,10 @@
 """ConversationEncoder and pad_batch: exact prompt prefix, positions, truncation accounting."""
+
 from __future__ import annotations
 
 import pytest
 
-from mrrml.data.collate import ConversationEncoder, EncodedExample, pad_batch
+from mrrml.data.encoder import ConversationEncoder, EncodedExample, pad_batch
 from mrrml.errors import ConfigError
 
 MULTI_TURN = [
@@ -22,7 +23,7 @@ def _prompt_ids(tokenizer, prompt):
 @pytest.mark.parametrize("prompt", ["What is a normal resting heart rate?", MULTI_TURN])
 def test_prompt_is_exact_prefix_and_positions(qwen_tokenizer, prompt):
     enc = ConversationEncoder(qwen_tokenizer)
-    ex = enc.encode(prompt if isinstance(prompt, list) else prompt, "Between 60 and 100 beats per minute.")
+    ex = enc.encode(prompt, "Between 60 and 100 beats per minute.")
     messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
     expected_prompt = _prompt_ids(qwen_tokenizer, messages)
     assert ex.input_ids[: len(expected_prompt)] == expected_prompt
@@ -31,7 +32,7 @@ def test_prompt_is_exact_prefix_and_positions(qwen_tokenizer, prompt):
     # answer_last is the end-of-turn token closing the answer
     assert ex.answer_last == len(ex.input_ids) - 1
     assert ex.input_ids[ex.answer_last] == qwen_tokenizer.convert_tokens_to_ids("<|im_end|>")
-    answer = qwen_tokenizer.decode(ex.input_ids[ex.prompt_last + 1: ex.answer_last])
+    answer = qwen_tokenizer.decode(ex.input_ids[ex.prompt_last + 1 : ex.answer_last])
     assert answer == "Between 60 and 100 beats per minute."
     assert "<think>" not in qwen_tokenizer.decode(ex.input_ids)
 
@@ -56,14 +57,18 @@ def test_truncation_keeps_prompt_end_and_answer_start_and_is_counted(qwen_tokeni
     ex = enc.encode(long_prompt, long_answer)
     assert ex.prompt_last == 11 and len(ex.input_ids) == 12 + 6
     full_prompt = full.input_ids[: full.prompt_last + 1]
-    assert ex.input_ids[:12] == full_prompt[-12:]                       # end of the prompt kept
-    assert ex.input_ids[12:17] == full.input_ids[full.prompt_last + 1: full.prompt_last + 6]  # answer start
-    assert ex.input_ids[-1] == full.input_ids[-1]                       # end-of-turn still closes it
+    assert ex.input_ids[:12] == full_prompt[-12:]  # end of the prompt kept
+    assert ex.input_ids[12:17] == full.input_ids[full.prompt_last + 1 : full.prompt_last + 6]  # answer start
+    assert ex.input_ids[-1] == full.input_ids[-1]  # end-of-turn still closes it
     assert ex.prompt_tokens_cut == len(full_prompt) - 12
     assert ex.answer_tokens_cut == (full.answer_last - full.prompt_last - 1) - 5
     enc.encode("short", "ok")
-    assert enc.stats.as_dict() == {"examples": 2, "prompts_truncated": 1, "answers_truncated": 1,
-                                   "tokens_cut": ex.prompt_tokens_cut + ex.answer_tokens_cut}
+    assert enc.stats.as_dict() == {
+        "examples": 2,
+        "prompts_truncated": 1,
+        "answers_truncated": 1,
+        "tokens_cut": ex.prompt_tokens_cut + ex.answer_tokens_cut,
+    }
 
 
 def test_pad_batch_right_and_left():

@@ -1,4 +1,5 @@
 """Heads are linear maps of the hidden state, so anchored scores are differences of per-position scores."""
+
 from __future__ import annotations
 
 import pytest

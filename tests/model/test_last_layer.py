@@ -1,4 +1,5 @@
 """Last-layer pruning: same scores as the full last layer, real savings, and a logged fallback."""
+
 from __future__ import annotations
 
 import logging
@@ -7,24 +8,33 @@ import threading
 import pytest
 import torch
 
-from mrrml.data.collate import pad_batch
+from mrrml.data.encoder import pad_batch
 from mrrml.model import BackboneConfig, LoraSettings, RewardModel
-from mrrml.model.last_layer import (LastLayerError, base_transformer, prune_last_layer,
-                                    pruning_unsupported_reason, use_pruning)
-from mrrml.model.packed import length_buckets, packed_raw_scores
+from mrrml.model.last_layer import (
+    LastLayerError,
+    base_transformer,
+    prune_last_layer,
+    pruning_unsupported_reason,
+    use_pruning,
+)
+from mrrml.model.shared_prompt_scoring import length_buckets, packed_raw_scores
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 
-MULTI_TURN = [{"role": "system", "content": "You are a careful clinician."},
-              {"role": "user", "content": "My mother is 70 and gets dizzy when she stands up."},
-              {"role": "assistant", "content": "Does it pass within a minute, and does she take blood pressure pills?"},
-              {"role": "user", "content": "Yes, amlodipine, and it passes quickly."}]
+MULTI_TURN = [
+    {"role": "system", "content": "You are a careful clinician."},
+    {"role": "user", "content": "My mother is 70 and gets dizzy when she stands up."},
+    {"role": "assistant", "content": "Does it pass within a minute, and does she take blood pressure pills?"},
+    {"role": "user", "content": "Yes, amlodipine, and it passes quickly."},
+]
 PROMPTS = [MULTI_TURN, "Is a fever of 38.5 C dangerous for a 2 year old?", "Can I stop my statin?"]
 ANSWERS = [
-    ["Orthostatic hypotension from amlodipine is likely; have her stand up slowly and ask her doctor about the dose.",
-     "She should drink water.",
-     "Dizziness on standing in an older adult taking amlodipine is common, but falls are dangerous: review "
-     "her medicines with her doctor, check her blood pressure lying and standing, and seek care for fainting."],
+    [
+        "Orthostatic hypotension from amlodipine is likely; have her stand up slowly and ask her doctor about the dose.",
+        "She should drink water.",
+        "Dizziness on standing in an older adult taking amlodipine is common, but falls are dangerous: review "
+        "her medicines with her doctor, check her blood pressure lying and standing, and seek care for fainting.",
+    ],
     ["Usually not by itself; watch for breathing trouble, lethargy or a rash and give fluids.", "No."],
     ["Talk to your doctor first; stopping can raise your cardiovascular risk."],
 ]
@@ -41,9 +51,17 @@ def _save_llama(directory, tokenizer):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(1)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True,
-                         pad_token_id=tokenizer.pad_token_id, max_position_embeddings=2048)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        max_position_embeddings=2048,
+    )
     LlamaForCausalLM(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
@@ -63,7 +81,7 @@ def models(tiny_qwen3_dir, qwen_tokenizer, matrix, tmp_path_factory):
     for name, cfg in configs.items():
         torch.manual_seed(0)
         model = RewardModel.build(cfg, matrix, projection_dim=24 if name == "qwen3-eager" else None)
-        if name == "qwen3-lora":   # lora_B starts at zero: make the adapter change the function
+        if name == "qwen3-lora":  # lora_B starts at zero: make the adapter change the function
             with torch.no_grad():
                 for pname, param in model.named_parameters():
                     if "lora_B" in pname:
@@ -84,8 +102,9 @@ def test_pruned_scores_equal_full_layer(models, name):
         torch.testing.assert_close(packed_raw_scores(model, examples, batch_size), full, **TOL)
     # plain padded path: one answer per prompt, rows of different lengths (right padding)
     single = [examples[i] for i in (0, 3, 5, 2)]
-    torch.testing.assert_close(packed_raw_scores(model, single, 4),
-                               packed_raw_scores(model, single, 4, prune_last_layer=False), **TOL)
+    torch.testing.assert_close(
+        packed_raw_scores(model, single, 4), packed_raw_scores(model, single, 4, prune_last_layer=False), **TOL
+    )
 
 
 @pytest.mark.parametrize("side", ["left", "right"])
@@ -93,8 +112,9 @@ def test_pruned_scores_equal_full_layer(models, name):
 def test_pruned_embed_matches_with_padding_on_either_side(models, name, side):
     model = models[name]
     prompts, answers = _pairs()
-    batch = pad_batch([model.encoder.encode(p, a) for p, a in zip(prompts, answers)],
-                      model.tokenizer.pad_token_id, side)
+    batch = pad_batch(
+        [model.encoder.encode(p, a) for p, a in zip(prompts, answers)], model.tokenizer.pad_token_id, side
+    )
     args = (batch["input_ids"], batch["attention_mask"], batch["prompt_index"], batch["answer_index"])
     with torch.inference_mode():
         full = model.embed(*args)
@@ -114,7 +134,7 @@ def test_unpacked_score_path_prunes_and_keeps_scores(models):
         scored = model.score(prompts, answers, packing=False, batch_size=3).raw
     finally:
         hook.remove()
-    assert rows == [3 * 2, 3 * 2]                          # 6 answers, batches of 3, 2 pooled positions each
+    assert rows == [3 * 2, 3 * 2]  # 6 answers, batches of 3, 2 pooled positions each
     batch = pad_batch([model.encoder.encode(p, a) for p, a in zip(prompts, answers)], model.tokenizer.pad_token_id)
     with torch.inference_mode():
         full = model(**batch)
@@ -144,24 +164,27 @@ def test_pruned_layer_skips_the_unpooled_positions(models):
         with torch.inference_mode(), prune_last_layer(model.backbone, positions):
             model.embed(batch["input_ids"], batch["attention_mask"], batch["prompt_index"], batch["answer_index"])
             # another thread scoring meanwhile runs the full layer: the positions are this thread's own
-            worker = threading.Thread(target=lambda: torch.inference_mode()(model.embed)(
-                batch["input_ids"], batch["attention_mask"], batch["prompt_index"], batch["answer_index"]))
+            worker = threading.Thread(
+                target=lambda: torch.inference_mode()(model.embed)(
+                    batch["input_ids"], batch["attention_mask"], batch["prompt_index"], batch["answer_index"]
+                )
+            )
             worker.start()
             worker.join()
         assert mlp_rows == [b * 2, b * t] and q_rows == [b * 2, b * t]
-        assert k_rows == [b * t, b * t] and early_rows == [b * t, b * t]   # keys/values and earlier layers: all
+        assert k_rows == [b * t, b * t] and early_rows == [b * t, b * t]  # keys/values and earlier layers: all
         # the scoring entry point prunes by default: prompt pass (1 row per prompt), answer pass (1 per answer)
         mlp_rows.clear()
         examples = [model.encoder.encode(p, a) for p, a in zip(prompts, answers)]
         packed_raw_scores(model, examples)
-        assert mlp_rows[0] == 1 and sum(mlp_rows[1:]) == len(examples)   # answers may run in length buckets
+        assert mlp_rows[0] == 1 and sum(mlp_rows[1:]) == len(examples)  # answers may run in length buckets
         mlp_rows.clear()
         packed_raw_scores(model, examples, prune_last_layer=False)
         assert all(rows > len(examples) for rows in mlp_rows)
     finally:
         for handle in (mlp_hook, q_hook, k_hook, early_hook):
             handle.remove()
-    assert "forward" not in vars(last)   # the patch is gone after the block
+    assert "forward" not in vars(last)  # the patch is gone after the block
 
 
 def test_bad_positions_are_rejected(models):
@@ -183,8 +206,16 @@ def _unsupported_backbones():
     """(backbone, expected reason fragment): an unknown layer class and a sliding-window last layer."""
     from transformers import MistralConfig, MistralModel, Qwen3Config, Qwen3Model
 
-    small = dict(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                 num_key_value_heads=1, head_dim=16, attn_implementation="sdpa")
+    small = dict(
+        vocab_size=64,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=16,
+        attn_implementation="sdpa",
+    )
     torch.manual_seed(0)
     mistral = MistralModel(MistralConfig(**small)).eval()
     sliding = Qwen3Model(Qwen3Config(**small, use_sliding_window=True, sliding_window=4, max_window_layers=0)).eval()
@@ -201,7 +232,7 @@ def test_unsupported_backbones_run_the_full_layer_and_log_why(caplog):
             with caplog.at_level(logging.WARNING, logger="mrrml.model"):
                 with prune_last_layer(backbone, positions) as on:
                     same = backbone(input_ids=ids).last_hidden_state
-                with prune_last_layer(backbone, positions):   # logged once per backbone
+                with prune_last_layer(backbone, positions):  # logged once per backbone
                     pass
         assert not on
         torch.testing.assert_close(same, full, rtol=0, atol=0)
@@ -234,8 +265,15 @@ def test_length_buckets_bound_padding_and_cover_every_row():
     assert length_buckets(lengths, fill=0.0) == [sorted(range(len(lengths)), key=lambda r: -lengths[r])]
 
 
-SMALL = dict(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-             num_key_value_heads=2, head_dim=8)
+SMALL = dict(
+    vocab_size=64,
+    hidden_size=32,
+    intermediate_size=64,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=8,
+)
 
 
 @pytest.mark.parametrize("attn", ["sdpa", "eager"])
@@ -248,7 +286,7 @@ def test_pruned_backbone_equals_full_layer_with_masks_and_cache(family, attn):
     torch.manual_seed(0)
     backbone = getattr(transformers, f"{family}Model")(config).eval()
     ids = torch.randint(0, 64, (3, 9))
-    positions = torch.tensor([[8, 2], [5, 3], [8, 6]])   # real tokens in every layout below
+    positions = torch.tensor([[8, 2], [5, 3], [8, 6]])  # real tokens in every layout below
     rows = torch.arange(3)[:, None]
     left_padded = torch.tensor([[1] * 9, [0] * 3 + [1] * 6, [0] * 2 + [1] * 7])
     more = torch.randint(0, 64, (3, 4))
@@ -259,11 +297,14 @@ def test_pruned_backbone_equals_full_layer_with_masks_and_cache(family, attn):
             with prune_last_layer(backbone, positions) as on:
                 pruned = backbone(input_ids=ids, attention_mask=mask, use_cache=True)
             assert on
-            torch.testing.assert_close(pruned.last_hidden_state[rows, positions],
-                                       full.last_hidden_state[rows, positions], **TOL)
+            torch.testing.assert_close(
+                pruned.last_hidden_state[rows, positions], full.last_hidden_state[rows, positions], **TOL
+            )
             # the pruned pass's cache is complete: answers on it match answers on the full pass's cache
-            both = torch.cat([torch.ones(3, 9, dtype=torch.long) if mask is None else mask,
-                              torch.ones(3, 4, dtype=torch.long)], dim=1)
+            both = torch.cat(
+                [torch.ones(3, 9, dtype=torch.long) if mask is None else mask, torch.ones(3, 4, dtype=torch.long)],
+                dim=1,
+            )
             expected = backbone(input_ids=more, attention_mask=both, cache=full.cache).last_hidden_state
             with prune_last_layer(backbone, answer_last):
                 got = backbone(input_ids=more, attention_mask=both, cache=pruned.cache).last_hidden_state

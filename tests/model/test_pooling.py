@@ -1,23 +1,28 @@
 """One forward pass gives the same anchor and answer vectors as separate runs, under any padding."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 
-from mrrml.data.collate import ConversationEncoder, pad_batch
+from mrrml.data.encoder import ConversationEncoder, pad_batch
 from mrrml.model.pooling import backbone_hidden, pool_answer_and_anchor
 
 PROMPTS = [
     "What should I do about a mild sprained ankle?",
-    [{"role": "system", "content": "Answer as a nurse."},
-     {"role": "user", "content": "My child has a fever of 39C."},
-     {"role": "assistant", "content": "How old is your child?"},
-     {"role": "user", "content": "Four years old, and drinking well."}],
+    [
+        {"role": "system", "content": "Answer as a nurse."},
+        {"role": "user", "content": "My child has a fever of 39C."},
+        {"role": "assistant", "content": "How old is your child?"},
+        {"role": "user", "content": "Four years old, and drinking well."},
+    ],
     "Hi",
 ]
-ANSWERS = ["Rest, ice, compression and elevation; see a doctor if you cannot bear weight.",
-           "Give fluids and paracetamol if uncomfortable; seek care if drowsy or the fever lasts over 3 days.",
-           "Hello! How can I help?"]
+ANSWERS = [
+    "Rest, ice, compression and elevation; see a doctor if you cannot bear weight.",
+    "Give fluids and paracetamol if uncomfortable; seek care if drowsy or the fever lasts over 3 days.",
+    "Hello! How can I help?",
+]
 
 
 def _last_hidden_alone(model, ids: list[int]) -> torch.Tensor:

@@ -1,4 +1,5 @@
 """RewardModel end to end on tiny Qwen3: save -> load -> identical scores, reward aggregation, load errors."""
+
 from __future__ import annotations
 
 import json
@@ -11,15 +12,27 @@ import mrrml
 from mrrml.errors import ConfigError, ModelLoadError
 from mrrml.model import BackboneConfig, LoraSettings, RewardModel
 
-PROMPTS = ["What is a normal adult resting heart rate?",
-           [{"role": "system", "content": "You are a pharmacist."},
-            {"role": "user", "content": "Can I take ibuprofen with lisinopril?"}],
-           "Hi", "My toddler swallowed a button battery, what do I do?",
-           [{"role": "user", "content": "I feel dizzy."}, {"role": "assistant", "content": "Since when?"},
-            {"role": "user", "content": "Since this morning, after standing up quickly."}]]
-ANSWERS = ["60 to 100 beats per minute.", "Occasional use is usually fine, but it can affect kidney function.",
-           "Hello.", "Go to the emergency department now; do not induce vomiting.",
-           "That may be orthostatic hypotension; drink water and stand up slowly."]
+PROMPTS = [
+    "What is a normal adult resting heart rate?",
+    [
+        {"role": "system", "content": "You are a pharmacist."},
+        {"role": "user", "content": "Can I take ibuprofen with lisinopril?"},
+    ],
+    "Hi",
+    "My toddler swallowed a button battery, what do I do?",
+    [
+        {"role": "user", "content": "I feel dizzy."},
+        {"role": "assistant", "content": "Since when?"},
+        {"role": "user", "content": "Since this morning, after standing up quickly."},
+    ],
+]
+ANSWERS = [
+    "60 to 100 beats per minute.",
+    "Occasional use is usually fine, but it can affect kidney function.",
+    "Hello.",
+    "Go to the emergency department now; do not induce vomiting.",
+    "That may be orthostatic hypotension; drink water and stand up slowly.",
+]
 
 
 def _perturb(model: RewardModel, *names: str) -> None:
@@ -30,8 +43,9 @@ def _perturb(model: RewardModel, *names: str) -> None:
             if any(n in name for n in names) and param.dtype.is_floating_point:
                 param.add_(0.05 * torch.randn(param.shape, generator=gen).to(param.dtype))
         model.heads.bias.copy_(torch.arange(model.heads.num_dimensions, dtype=torch.float32) / 10)
-    model.set_normalization(torch.linspace(-0.5, 0.5, model.heads.num_dimensions),
-                            torch.linspace(0.5, 2.0, model.heads.num_dimensions))
+    model.set_normalization(
+        torch.linspace(-0.5, 0.5, model.heads.num_dimensions), torch.linspace(0.5, 2.0, model.heads.num_dimensions)
+    )
 
 
 def _no_pickle(path) -> None:
@@ -140,20 +154,35 @@ def _break(saved, tmp_path, edit):
     return target
 
 
-@pytest.mark.parametrize("edit, names", [
-    (lambda p: (p / "heads.safetensors").unlink(), "heads.safetensors"),
-    (lambda p: (p / "heads.safetensors").write_bytes(b"\x00garbage"), "heads.safetensors"),
-    (lambda p: (p / "mrrml_config.json").unlink(), "mrrml_config.json"),
-    (lambda p: (p / "mrrml_config.json").write_text("{not json"), "mrrml_config.json"),
-    (lambda p: (p / "normalization.json").write_text('{"accuracy": {"mean": 0, "std": 1}}'), "normalization.json"),
-    (lambda p: (p / "matrix.yaml").write_text("name: [unclosed"), "matrix.yaml"),
-    (lambda p: (p / "backbone").unlink(), "backbone"),
-    (lambda p: _edit_json(p / "mrrml_config.json", dimensions=["accuracy", "completeness"]), "matrix.yaml"),
-    (lambda p: _edit_json(p / "mrrml_config.json", format_version=99), "format_version"),
-    (lambda p: _edit_json(p / "mrrml_config.json", projection_dim="16", anchor=1), "projection_dim.*anchor"),
-    (lambda p: _edit_json(p / "mrrml_config.json", hidden_size=32), "heads.safetensors"),
-], ids=["heads-missing", "heads-corrupt", "config-missing", "config-corrupt", "norm-dims", "matrix-corrupt",
-        "backbone-missing", "dimension-count", "format-version", "config-types", "hidden-size"])
+@pytest.mark.parametrize(
+    "edit, names",
+    [
+        (lambda p: (p / "heads.safetensors").unlink(), "heads.safetensors"),
+        (lambda p: (p / "heads.safetensors").write_bytes(b"\x00garbage"), "heads.safetensors"),
+        (lambda p: (p / "mrrml_config.json").unlink(), "mrrml_config.json"),
+        (lambda p: (p / "mrrml_config.json").write_text("{not json"), "mrrml_config.json"),
+        (lambda p: (p / "normalization.json").write_text('{"accuracy": {"mean": 0, "std": 1}}'), "normalization.json"),
+        (lambda p: (p / "matrix.yaml").write_text("name: [unclosed"), "matrix.yaml"),
+        (lambda p: (p / "backbone").unlink(), "backbone"),
+        (lambda p: _edit_json(p / "mrrml_config.json", dimensions=["accuracy", "completeness"]), "matrix.yaml"),
+        (lambda p: _edit_json(p / "mrrml_config.json", format_version=99), "format_version"),
+        (lambda p: _edit_json(p / "mrrml_config.json", projection_dim="16", anchor=1), "projection_dim.*anchor"),
+        (lambda p: _edit_json(p / "mrrml_config.json", hidden_size=32), "heads.safetensors"),
+    ],
+    ids=[
+        "heads-missing",
+        "heads-corrupt",
+        "config-missing",
+        "config-corrupt",
+        "norm-dims",
+        "matrix-corrupt",
+        "backbone-missing",
+        "dimension-count",
+        "format-version",
+        "config-types",
+        "hidden-size",
+    ],
+)
 def test_broken_directories_raise_model_load_error(full_saved, tmp_path, edit, names):
     broken = _break(full_saved, tmp_path, edit)
     with pytest.raises(ModelLoadError, match=names):
@@ -196,12 +225,13 @@ def test_backbone_config_errors(matrix):
 
 
 def test_embed_without_anchor_is_the_answer_embedding(full_model, matrix):
-    from mrrml.data.collate import pad_batch
+    from mrrml.data.encoder import pad_batch
     from mrrml.model.heads import RewardHeads
 
     heads = RewardHeads(len(matrix.dimension_ids), full_model.heads.hidden_size)
-    model = RewardModel(full_model.backbone, full_model.tokenizer, matrix, heads, full_model.backbone_config,
-                        anchor=False).eval()
+    model = RewardModel(
+        full_model.backbone, full_model.tokenizer, matrix, heads, full_model.backbone_config, anchor=False
+    ).eval()
     batch = pad_batch([model.encoder.encode(p, a) for p, a in zip(PROMPTS, ANSWERS)], model.tokenizer.pad_token_id)
     with torch.no_grad():
         z = model.embed(**batch)
@@ -211,7 +241,7 @@ def test_embed_without_anchor_is_the_answer_embedding(full_model, matrix):
 
 
 def test_left_padded_forward_matches_right_padded(full_model):
-    from mrrml.data.collate import pad_batch
+    from mrrml.data.encoder import pad_batch
 
     examples = [full_model.encoder.encode(p, a) for p, a in zip(PROMPTS, ANSWERS)]
     pad = full_model.tokenizer.pad_token_id
@@ -227,7 +257,7 @@ def _checkpointing(model) -> bool:
 
 
 def test_gradient_checkpointing_and_trainable_reload(matrix, tmp_path):
-    from mrrml.data.collate import pad_batch
+    from mrrml.data.encoder import pad_batch
 
     cfg = BackboneConfig("builtin:tiny-qwen3", gradient_checkpointing=True, lora=LoraSettings(r=2))
     model = RewardModel.build(cfg, matrix).train()
@@ -239,8 +269,9 @@ def test_gradient_checkpointing_and_trainable_reload(matrix, tmp_path):
     path = model.save_pretrained(tmp_path / "ckpt")
     resumed = RewardModel.from_pretrained(path, trainable=True)
     assert resumed.training and _checkpointing(resumed.backbone.base_model.model)
-    assert {n for n, p in resumed.named_parameters() if p.requires_grad} == \
-        {n for n, p in model.named_parameters() if p.requires_grad}
+    assert {n for n, p in resumed.named_parameters() if p.requires_grad} == {
+        n for n, p in model.named_parameters() if p.requires_grad
+    }
 
 
 def test_dtype_override_on_load(full_model, full_saved):
@@ -252,8 +283,10 @@ def test_dtype_override_on_load(full_model, full_saved):
     torch.testing.assert_close(result.raw, full_model.score(PROMPTS, ANSWERS).raw, atol=0.5, rtol=0.1)
 
 
-@pytest.mark.skipif(not __import__("os").environ.get("MRRML_TEST_SMOLLM2"),
-                    reason="dequantising SmolLM2 takes ~1 min on 2 shared cores; set MRRML_TEST_SMOLLM2=1")
+@pytest.mark.skipif(
+    not __import__("os").environ.get("MRRML_TEST_SMOLLM2"),
+    reason="dequantising SmolLM2 takes ~1 min on 2 shared cores; set MRRML_TEST_SMOLLM2=1",
+)
 def test_builtin_smollm2_is_plain_linear_and_scores(matrix):
     model = RewardModel.build(BackboneConfig("builtin:smollm2-135m", lora=LoraSettings(r=2)), matrix)
     q_proj = model.backbone.base_model.model.layers[0].self_attn.q_proj

@@ -1,4 +1,5 @@
 """Fixtures for the performance-path tests: reward models on the shared tiny Qwen3, one per attention kind."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,9 +20,10 @@ def _build(tiny_qwen3_dir, matrix, attn: str, projection_dim=None):
     from mrrml.model.reward_model import RewardModel
 
     torch.manual_seed(0)
-    model = RewardModel.build(BackboneConfig(str(tiny_qwen3_dir), attn_implementation=attn), matrix,
-                              projection_dim=projection_dim)
-    return model.eval()   # no dropout: packed and unpacked must see the same function
+    model = RewardModel.build(
+        BackboneConfig(str(tiny_qwen3_dir), attn_implementation=attn), matrix, projection_dim=projection_dim
+    )
+    return model.eval()  # no dropout: packed and unpacked must see the same function
 
 
 @pytest.fixture(scope="session")
@@ -37,17 +39,29 @@ def eager_model(tiny_qwen3_dir, perf_matrix):
 @pytest.fixture(scope="session")
 def conversations():
     """A multi-turn prompt and a plain one, each with answers of different lengths (a triplet and a pair)."""
-    multi = [{"role": "system", "content": "You are a careful clinician."},
-             {"role": "user", "content": "My father has type 2 diabetes and his feet feel numb."},
-             {"role": "assistant", "content": "How long has the numbness been there, and is it in both feet?"},
-             {"role": "user", "content": "Both feet, for about three months. Should we worry?"}]
+    multi = [
+        {"role": "system", "content": "You are a careful clinician."},
+        {"role": "user", "content": "My father has type 2 diabetes and his feet feel numb."},
+        {"role": "assistant", "content": "How long has the numbness been there, and is it in both feet?"},
+        {"role": "user", "content": "Both feet, for about three months. Should we worry?"},
+    ]
     plain = "Can I take ibuprofen with lisinopril?"
     return [
-        (multi, ["Numbness in both feet over months suggests diabetic neuropathy; see his doctor soon, check "
-                 "his feet daily for wounds and keep glucose in range.",
-                 "It is probably neuropathy. See a doctor.",
-                 "Don't worry."]),
-        (plain, ["Occasional use is usually fine, but regular NSAIDs can blunt the blood-pressure effect and strain "
-                 "the kidneys; ask your pharmacist.",
-                 "Yes."]),
+        (
+            multi,
+            [
+                "Numbness in both feet over months suggests diabetic neuropathy; see his doctor soon, check "
+                "his feet daily for wounds and keep glucose in range.",
+                "It is probably neuropathy. See a doctor.",
+                "Don't worry.",
+            ],
+        ),
+        (
+            plain,
+            [
+                "Occasional use is usually fine, but regular NSAIDs can blunt the blood-pressure effect and strain "
+                "the kidneys; ask your pharmacist.",
+                "Yes.",
+            ],
+        ),
     ]

@@ -1,4 +1,5 @@
 """Prompt-shared scoring (RL groups, best-of-N), the training-batch re-packing, and the fallback decision."""
+
 from __future__ import annotations
 
 import logging
@@ -7,10 +8,10 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from mrrml.data.collate import pad_batch
+from mrrml.data.encoder import pad_batch
 from mrrml.data.packing import PackingError, examples_from_batch, pack_examples
-from mrrml.model.packed import (embed_batch, grouped_batches, packed_raw_scores, packing_unsupported_reason,
-                                use_packing)
+from mrrml.model.packed_forward import embed_batch, packing_unsupported_reason, use_packing
+from mrrml.model.shared_prompt_scoring import grouped_batches, packed_raw_scores
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 
@@ -39,7 +40,7 @@ def test_group_of_eight_encodes_prompt_once(sdpa_model, conversations):
     answers = [f"Answer number {i}: " + "check the feet daily. " * (i + 1) for i in range(8)]
     examples = [sdpa_model.encoder.encode(prompt, a) for a in answers]
     batches = grouped_batches(examples, batch_size=16)
-    assert batches == [[list(range(8))]]            # one batch, one packed row holding all 8 answers
+    assert batches == [[list(range(8))]]  # one batch, one packed row holding all 8 answers
     packed = pack_examples(examples, sdpa_model.tokenizer.pad_token_id)
     prompt_len = examples[0].prompt_last + 1
     assert packed["input_ids"].shape == (1, prompt_len + sum(len(e.input_ids) - prompt_len for e in examples))
@@ -126,13 +127,14 @@ def test_fallback_scores_unpacked_and_logs_once(tiny_qwen3_dir, perf_matrix, con
 def test_layer_costs_count_projections_mlp_and_attention():
     from transformers import Qwen3Config
 
-    from mrrml.model.packed import layer_costs
+    from mrrml.model.packed_forward import layer_costs
 
-    config = Qwen3Config(hidden_size=512, intermediate_size=1536, num_attention_heads=8, num_key_value_heads=4,
-                         head_dim=64)
+    config = Qwen3Config(
+        hidden_size=512, intermediate_size=1536, num_attention_heads=8, num_key_value_heads=4, head_dim=64
+    )
     # q and o: 512x512 each; k and v: 512x256 each; gated MLP: 3 x 512x1536. QK^T + AV: 2 x 8 heads x 64.
     assert layer_costs(config) == (2 * 512 * 512 + 2 * 512 * 256 + 3 * 512 * 1536, 2 * 512)
-    assert layer_costs(SimpleNamespace(hidden_size=512)) is None   # sizes unknown: no estimate
+    assert layer_costs(SimpleNamespace(hidden_size=512)) is None  # sizes unknown: no estimate
     # No head_dim and no key/value heads (older Llama-style configs): hidden / heads, one kv head per head;
     # a multimodal config is read through its text_config.
     llama = SimpleNamespace(hidden_size=256, intermediate_size=512, num_attention_heads=4)
@@ -142,41 +144,51 @@ def test_layer_costs_count_projections_mlp_and_attention():
 
 def _triplet_examples(prompt_tokens: int, answer_tokens: int, answers: int = 3):
     """Encoded examples of one prompt and ``answers`` answers (token ids are irrelevant to the estimate)."""
-    from mrrml.data.collate import EncodedExample
+    from mrrml.data.encoder import EncodedExample
 
-    return [EncodedExample(list(range(prompt_tokens + answer_tokens)), prompt_tokens - 1,
-                           prompt_tokens + answer_tokens - 1) for _ in range(answers)]
+    return [
+        EncodedExample(list(range(prompt_tokens + answer_tokens)), prompt_tokens - 1, prompt_tokens + answer_tokens - 1)
+        for _ in range(answers)
+    ]
 
 
 def test_packing_pays_for_wide_models_and_short_answers_only():
-    from mrrml.model.packed import packing_saves_work
+    from mrrml.model.packed_forward import packing_saves_work
 
     def backbone(hidden, mlp, heads, kv_heads, head_dim):
-        return SimpleNamespace(config=SimpleNamespace(hidden_size=hidden, intermediate_size=mlp,
-                                                      num_attention_heads=heads, num_key_value_heads=kv_heads,
-                                                      head_dim=head_dim))
+        return SimpleNamespace(
+            config=SimpleNamespace(
+                hidden_size=hidden,
+                intermediate_size=mlp,
+                num_attention_heads=heads,
+                num_key_value_heads=kv_heads,
+                head_dim=head_dim,
+            )
+        )
 
     wide, narrow = backbone(512, 1536, 8, 4, 64), backbone(96, 192, 3, 1, 32)
     short, long = _triplet_examples(256, 256, 2), _triplet_examples(200, 420, 4)
-    assert packing_saves_work(wide, short, [[0, 1]])          # the training benchmark's shape: packs
-    assert not packing_saves_work(narrow, long, [[0, 1, 2, 3]])   # the demo's shape: one row per answer
-    assert packing_saves_work(SimpleNamespace(config=None), long, [[0, 1, 2, 3]])   # unknown sizes: pack
+    assert packing_saves_work(wide, short, [[0, 1]])  # the training benchmark's shape: packs
+    assert not packing_saves_work(narrow, long, [[0, 1, 2, 3]])  # the demo's shape: one row per answer
+    assert packing_saves_work(SimpleNamespace(config=None), long, [[0, 1, 2, 3]])  # unknown sizes: pack
 
 
-def test_auto_packing_packs_short_answers_and_declines_long_ones_once(sdpa_model, conversations, caplog,
-                                                                     monkeypatch):
+def test_auto_packing_packs_short_answers_and_declines_long_ones_once(sdpa_model, conversations, caplog, monkeypatch):
     """``packing="auto"`` on the tiny test backbone (hidden 64): the short conversations are packed (2 rows
     for 2 prompts); four ~400-token answers to one short prompt run one row per answer, the log says why
     once, and z is the same as unpacked either way."""
-    from mrrml.model import backbone
+    from mrrml.model import optional_speedups
 
-    monkeypatch.setattr(backbone, "_declined", set())   # the log-once memory is process-wide
+    monkeypatch.setattr(optional_speedups, "_declined", set())  # the log-once memory is process-wide
     rows: list[int] = []
     hook = sdpa_model.backbone.get_input_embeddings().register_forward_hook(
-        lambda module, args, output: rows.append(int(args[0].shape[0])))
+        lambda module, args, output: rows.append(int(args[0].shape[0]))
+    )
     short = [sdpa_model.encoder.encode(p, a) for p, answers in conversations for a in answers]
-    long = [sdpa_model.encoder.encode("Is my foot care enough?", f"Answer {i}: " + "check the feet daily. " * 80)
-            for i in range(4)]
+    long = [
+        sdpa_model.encoder.encode("Is my foot care enough?", f"Answer {i}: " + "check the feet daily. " * 80)
+        for i in range(4)
+    ]
     try:
         with torch.no_grad(), caplog.at_level(logging.INFO, logger="mrrml.model"):
             for examples, packed_rows in ((short, 2), (long, 4), (long, 4)):
@@ -188,12 +200,12 @@ def test_auto_packing_packs_short_answers_and_declines_long_ones_once(sdpa_model
     finally:
         hook.remove()
     declines = [r for r in caplog.records if "estimated to cost more" in r.getMessage()]
-    assert len(declines) == 1 and declines[0].levelno == logging.INFO   # the default's choice, not a warning
+    assert len(declines) == 1 and declines[0].levelno == logging.INFO  # the default's choice, not a warning
 
 
 def test_packing_setting_is_checked():
     from mrrml.errors import ConfigError
-    from mrrml.model.packed import check_packing
+    from mrrml.model.packed_forward import check_packing
 
     assert [check_packing(v) for v in (True, False, "auto")] == [True, False, "auto"]
     for wrong in ("yes", "true", 1, 0, None):

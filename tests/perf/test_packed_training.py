@@ -4,6 +4,7 @@ A real collated batch (the data module's encoder and collate) mixing a triplet w
 a multi-turn prompt, a dimension pair, an overall pair and a rated record, so every loss branch reads
 packed embeddings through the unpacked batch's index maps.
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,12 +26,21 @@ def test_module_packing_matches_unpacked(tiny_qwen3_dir, conversations):
     module.reward_model.eval()
     (multi, (good, medium, poor)), (plain, (chosen, rejected)) = conversations
     records = [
-        TripletRecord(id="t", prompt=multi, dimension="accuracy", scenario="context_seeking",
-                      discipline="internal_medicine", good=good, poor=poor, medium=medium,
-                      neutral=good + " Please see a clinician if unsure."),
+        TripletRecord(
+            id="t",
+            prompt=multi,
+            dimension="accuracy",
+            scenario="context_seeking",
+            discipline="internal_medicine",
+            good=good,
+            poor=poor,
+            medium=medium,
+            neutral=good + " Please see a clinician if unsure.",
+        ),
         PairRecord(prompt=plain, chosen=chosen, rejected=rejected, dimension="completeness", id="p"),
-        PairRecord(prompt=plain, chosen=chosen, rejected=rejected, id="o", scenario="communication",
-                   discipline="pharmacy"),
+        PairRecord(
+            prompt=plain, chosen=chosen, rejected=rejected, id="o", scenario="communication", discipline="pharmacy"
+        ),
         RatedRecord(prompt=multi, response=medium, scores={"accuracy": 0.5}, id="r"),
     ]
     encoded = [encode_record(r, module.reward_model.encoder, module.matrix, f"rec{i}") for i, r in enumerate(records)]

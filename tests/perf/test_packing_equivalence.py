@@ -5,15 +5,16 @@ path runs one row per prompt with the block mask. The loss is the real GPRC loss
 multi-turn prompt) and one pair, so gradients reach the heads and every backbone parameter through
 both the answers and the shared prompt anchor.
 """
+
 from __future__ import annotations
 
 import pytest
 import torch
 
-from mrrml.data.collate import pad_batch
+from mrrml.data.encoder import pad_batch
 from mrrml.data.packing import pack_examples
 from mrrml.losses.gprc import GPRCConfig, gprc_loss_reference
-from mrrml.model.packed import packed_embed
+from mrrml.model.packed_forward import packed_embed
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 
@@ -26,8 +27,16 @@ def _loss(model, z):
     # rows: triplet good/medium/poor = 0/1/2 (dimension 1), pair good/poor = 3/4 (dimension 3)
     z_good, z_poor = z[[0, 3]], z[[2, 4]]
     z_medium = torch.stack([z[1], torch.zeros_like(z[1])])
-    out = gprc_loss_reference(z_good, z_medium, z_poor, model.heads.weight, model.heads.bias,
-                              torch.tensor([1, 3]), torch.tensor([True, False]), config=GPRCConfig())
+    out = gprc_loss_reference(
+        z_good,
+        z_medium,
+        z_poor,
+        model.heads.weight,
+        model.heads.bias,
+        torch.tensor([1, 3]),
+        torch.tensor([True, False]),
+        config=GPRCConfig(),
+    )
     return out.loss
 
 
@@ -39,8 +48,13 @@ def _grads(model, z):
 
 def _unpacked(model, examples, side="right"):
     batch = pad_batch(examples, model.tokenizer.pad_token_id, side)
-    return model.embed(batch["input_ids"], batch["attention_mask"], batch["prompt_index"], batch["answer_index"],
-                       position_ids=batch.get("position_ids"))
+    return model.embed(
+        batch["input_ids"],
+        batch["attention_mask"],
+        batch["prompt_index"],
+        batch["answer_index"],
+        position_ids=batch.get("position_ids"),
+    )
 
 
 @pytest.mark.parametrize("model_name", ["sdpa_model", "eager_model"])
@@ -52,7 +66,7 @@ def test_packed_scores_and_gradients_equal_unpacked(request, model_name, side, c
     ref_grads = _grads(model, z_ref)
 
     packed = pack_examples(examples, model.tokenizer.pad_token_id, side)
-    assert packed["input_ids"].shape[0] == 2            # one row per prompt: the prompt is encoded once
+    assert packed["input_ids"].shape[0] == 2  # one row per prompt: the prompt is encoded once
     z = packed_embed(model, packed)
     torch.testing.assert_close(model.heads(z), model.heads(z_ref), **TOL)
     torch.testing.assert_close(z, z_ref, **TOL)
@@ -75,7 +89,7 @@ def test_packing_with_answer_cap_splits_rows_and_stays_exact(sdpa_model, convers
     with torch.no_grad():
         ref = _unpacked(sdpa_model, examples)
         packed = pack_examples(examples, sdpa_model.tokenizer.pad_token_id, "left", max_answers=2)
-        assert packed["input_ids"].shape[0] == 3         # the triplet is split 2 + 1, the pair stays whole
+        assert packed["input_ids"].shape[0] == 3  # the triplet is split 2 + 1, the pair stays whole
         torch.testing.assert_close(packed_embed(sdpa_model, packed), ref, **TOL)
 
 

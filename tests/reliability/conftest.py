@@ -4,16 +4,12 @@ Budgets come from the environment so CI and the hand-run campaign use the same t
 ``HYPOTHESIS_PROFILE=full`` (or ``MRRML_FUZZ_EXAMPLES=N``) fuzzes harder; ``MRRML_KILL_POINTS=N`` sets
 the kill points per job (default 3; the campaign is 20+); ``MRRML_LOAD_SECONDS`` sets the load test length.
 """
+
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:  # the helper modules beside this file import as top-level modules
-    sys.path.insert(0, str(HERE))
 
 
 @pytest.fixture(scope="session")
@@ -44,12 +40,14 @@ def tiny_rm(tiny_rm_dir):
     return load(tiny_rm_dir)
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest hook
+def pytest_terminal_summary(terminalreporter) -> None:
     """Print the fuzzing and load figures gathered by the tests (the numbers the closing note quotes)."""
-    from fuzzing import FUZZED
-    from figures import FIGURES
+    from tests.reliability.figures import FIGURES
+    from tests.reliability.fuzzing import FUZZED
 
     if FUZZED:
-        terminalreporter.write_line("fuzzed inputs per target: " + ", ".join(f"{k}={v}" for k, v in sorted(FUZZED.items())))
+        terminalreporter.write_line(
+            "fuzzed inputs per target: " + ", ".join(f"{k}={v}" for k, v in sorted(FUZZED.items()))
+        )
     for line in FIGURES:
         terminalreporter.write_line(line)

@@ -1,4 +1,5 @@
 """Measured figures (kill points survived, load held) collected during a session for the terminal summary."""
+
 from __future__ import annotations
 
 FIGURES: list[str] = []

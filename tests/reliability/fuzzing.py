@@ -6,15 +6,16 @@ mutations (a key dropped, a value replaced by arbitrary JSON, a key added), arbi
 numbers, NaN/Infinity, lone surrogates). Valid-then-mutated rows reach the deep validation code that
 random bytes never would.
 """
+
 from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-
 
 FUZZED: dict[str, int] = {}
 """Inputs tried per target in this session (conftest prints it: the figure the report quotes)."""
@@ -28,36 +29,84 @@ def examples(base: int) -> int:
 
 
 def fuzz_settings(base: int) -> settings:
-    return settings(max_examples=examples(base), deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                           HealthCheck.data_too_large])
+    return settings(
+        max_examples=examples(base),
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
-FIELD_NAMES = ["id", "prompt", "dimension", "scenario", "discipline", "good", "medium", "poor", "neutral",
-               "source", "chosen", "rejected", "response", "scores", "prompt_id", "rubrics", "example_tags",
-               "criterion", "points", "tags", "criteria_met", "explanation", "completion", "key", "value",
-               "index", "record", "drop", "role", "content", "ideal_completions_data", "binary_labels",
-               "anonymized_physician_ids", "rubric", "category"]
+FIELD_NAMES = [
+    "id",
+    "prompt",
+    "dimension",
+    "scenario",
+    "discipline",
+    "good",
+    "medium",
+    "poor",
+    "neutral",
+    "source",
+    "chosen",
+    "rejected",
+    "response",
+    "scores",
+    "prompt_id",
+    "rubrics",
+    "example_tags",
+    "criterion",
+    "points",
+    "tags",
+    "criteria_met",
+    "explanation",
+    "completion",
+    "key",
+    "value",
+    "index",
+    "record",
+    "drop",
+    "role",
+    "content",
+    "ideal_completions_data",
+    "binary_labels",
+    "anonymized_physician_ids",
+    "rubric",
+    "category",
+]
 
-scalars = (st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.integers()
-           | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=12)
-           | st.sampled_from(["", " ", "axis:accuracy", "theme:hedging", "user", "assistant", "accuracy"]))
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12)
+    | st.sampled_from(["", " ", "axis:accuracy", "theme:hedging", "user", "assistant", "accuracy"])
+)
 json_values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=6), inner, max_size=5),
-    max_leaves=12)
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=6), inner, max_size=5)
+    ),
+    max_leaves=12,
+)
 
 HOSTILE_LINES = [
-    b"[" * 3000 + b"]" * 3000,                        # recursion depth
-    b'{"prompt": ' + b"9" * 5000 + b"}",                  # int over the str->int digit limit
-    b'{"scores": {"accuracy": ' + b"9" * 400 + b"}}",     # int too large for a float
+    b"[" * 3000 + b"]" * 3000,  # recursion depth
+    b'{"prompt": ' + b"9" * 5000 + b"}",  # int over the str->int digit limit
+    b'{"scores": {"accuracy": ' + b"9" * 400 + b"}}",  # int too large for a float
     b'{"scores": {"accuracy": Infinity}, "prompt": "p", "response": "r"}',
     b'{"scores": {"accuracy": NaN}, "prompt": "p", "response": "r"}',
     b'{"prompt": "\\ud800", "response": "r", "scores": {}}',
-    b"\xff\xfe\x00garbage",                                # invalid UTF-8
+    b"\xff\xfe\x00garbage",  # invalid UTF-8
     b"\x00\x00\x00",
-    b"{" * 10, b"null", b"[]", b"1e999", b'"just a string"',
+    b"{" * 10,
+    b"null",
+    b"[]",
+    b"1e999",
+    b'"just a string"',
 ]
 
 

@@ -12,6 +12,7 @@ After every kill :func:`check_artifacts` requires every ``.json`` file to parse 
 line to parse (an append-only log may end in one torn line, which its writer repairs on reopen).
 Files named like temporaries (hidden, ``.tmp``, ``.part``) are not outputs; they are counted.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,9 +22,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_KILL_POINTS = 3
@@ -83,8 +84,8 @@ class Job:
     """One resumable command. ``progress()`` reads how far it got from its files."""
 
     name: str
-    argv: Callable[[], list[str]]       # after ``python -m mrrml.cli``; asked anew at each (re)start
-    root: Path                          # every file the job writes lives under here
+    argv: Callable[[], list[str]]  # after ``python -m mrrml.cli``; asked anew at each (re)start
+    root: Path  # every file the job writes lives under here
     progress: Callable[[], int]
     env: dict[str, str] = field(default_factory=dict)
     appendable: Callable[[Path], bool] = lambda p: False
@@ -94,9 +95,14 @@ class Job:
         logs = self.root.parent / f"{self.root.name}-logs"
         logs.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", **self.env}
-        return subprocess.Popen([sys.executable, "-m", "mrrml.cli", *self.argv()], cwd=str(REPO), env=env,
-                                stdout=open(logs / f"{log_name}.out", "wb"), stderr=open(logs / f"{log_name}.err", "wb"),
-                                start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "mrrml.cli", *self.argv()],
+            cwd=str(REPO),
+            env=env,
+            stdout=open(logs / f"{log_name}.out", "wb"),
+            stderr=open(logs / f"{log_name}.err", "wb"),
+            start_new_session=True,
+        )
 
     def logs(self) -> list[Path]:
         return sorted((self.root.parent / f"{self.root.name}-logs").glob("*"))
@@ -118,14 +124,14 @@ class Job:
 class KillOutcome:
     threshold: int
     delay: float
-    killed: bool          # False: the job finished before the kill point (counts as not survived)
+    killed: bool  # False: the job finished before the kill point (counts as not survived)
     progress_at_kill: int
     problems: list[str]
 
 
 def _kill(proc: subprocess.Popen) -> None:
     try:
-        os.killpg(proc.pid, signal.SIGKILL)   # the job's own session: no stray children keep writing
+        os.killpg(proc.pid, signal.SIGKILL)  # the job's own session: no stray children keep writing
     except ProcessLookupError:
         pass
     proc.wait()
@@ -140,7 +146,9 @@ def kill_once(job: Job, threshold: int, delay: float, log_name: str) -> KillOutc
     if proc.poll() is None:
         time.sleep(delay)
     if proc.poll() is not None:
-        return KillOutcome(threshold, delay, False, job.progress(), check_artifacts(job.root, appendable=job.appendable))
+        return KillOutcome(
+            threshold, delay, False, job.progress(), check_artifacts(job.root, appendable=job.appendable)
+        )
     _kill(proc)
     return KillOutcome(threshold, delay, True, job.progress(), check_artifacts(job.root, appendable=job.appendable))
 
@@ -157,8 +165,10 @@ def campaign(job: Job, thresholds: list[int], *, seed: int, max_delay: float) ->
 
 def size_of(*paths: Path) -> Callable[[], int]:
     """A progress counter: total bytes of the given (append-only) files."""
+
     def progress() -> int:
         return sum(p.stat().st_size for p in paths if p.exists())
+
     return progress
 
 

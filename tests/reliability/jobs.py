@@ -1,18 +1,36 @@
 """The three resumable jobs as :class:`harness.Job` objects: the real CLI command, where it writes, and
 how far it got (the progress counter the kill points are placed on)."""
+
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from harness import Job, size_of
-from standin import StandInServer
+from tests.reliability.harness import Job, size_of
+from tests.reliability.standin import StandInServer
 
 
 def synth_job(out: Path, n: int) -> Job:
-    argv = ["synth", "--matrix", "standards/healthbench.yaml", "--n", str(n), "--seed", "5", "--quiet", "--out", str(out)]
-    return Job("synth", lambda: argv, out, size_of(out / "work" / "log.jsonl"),
-               appendable=lambda p: p.name == "log.jsonl", timeout=120)
+    argv = [
+        "synth",
+        "--matrix",
+        "standards/healthbench.yaml",
+        "--n",
+        str(n),
+        "--seed",
+        "5",
+        "--quiet",
+        "--out",
+        str(out),
+    ]
+    return Job(
+        "synth",
+        lambda: argv,
+        out,
+        size_of(out / "work" / "log.jsonl"),
+        appendable=lambda p: p.name == "log.jsonl",
+        timeout=120,
+    )
 
 
 def healthbench_rows(path: Path, n: int) -> Path:
@@ -23,20 +41,51 @@ def healthbench_rows(path: Path, n: int) -> Path:
     return path
 
 
-def healthbench_job(out: Path, data: Path, policy: StandInServer, grader: StandInServer,
-                     env: dict[str, str] | None = None) -> Job:
-    argv = ["healthbench", "run", "--data", str(data), "--sampler-base-url", policy.base_url, "--sampler-model", "policy",
-            "--grader-base-url", grader.base_url, "--grader-model", "grader", "--concurrency", "2",
-            "--backoff", "0.01", "--out", str(out)]
+def healthbench_job(
+    out: Path, data: Path, policy: StandInServer, grader: StandInServer, env: dict[str, str] | None = None
+) -> Job:
+    argv = [
+        "healthbench",
+        "run",
+        "--data",
+        str(data),
+        "--sampler-base-url",
+        policy.base_url,
+        "--sampler-model",
+        "policy",
+        "--grader-base-url",
+        grader.base_url,
+        "--grader-model",
+        "grader",
+        "--concurrency",
+        "2",
+        "--backoff",
+        "0.01",
+        "--out",
+        str(out),
+    ]
     if env:
         argv += ["--sampler-api-key-env", "MRRML_TEST_API_KEY", "--grader-api-key-env", "MRRML_TEST_API_KEY"]
     cache = out / "cache"
-    return Job("healthbench", lambda: argv, out, size_of(cache / "samples.jsonl", cache / "grader.jsonl"),
-               env=env or {}, appendable=lambda p: p.parent.name == "cache", timeout=120)
+    return Job(
+        "healthbench",
+        lambda: argv,
+        out,
+        size_of(cache / "samples.jsonl", cache / "grader.jsonl"),
+        env=env or {},
+        appendable=lambda p: p.parent.name == "cache",
+        timeout=120,
+    )
 
 
-TINY = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
-        "num_key_value_heads": 1, "head_dim": 16}
+TINY = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "head_dim": 16,
+}
 
 
 def fit_data(path: Path, n: int) -> Path:
@@ -44,11 +93,23 @@ def fit_data(path: Path, n: int) -> Path:
 
     topics = ["a fever", "a sprain", "hay fever", "a headache", "a burn", "heartburn", "a cough", "insomnia"]
     dims = ["accuracy", "completeness", "communication_quality", "context_awareness", "instruction_following"]
-    write_records(path, [TripletRecord(
-        id=f"r{i}", prompt=f"Case {i}: what should I do about {topics[i % 8]}?", dimension=dims[i % 5],
-        scenario="context_seeking", discipline="internal_medicine",
-        good=f"For {topics[i % 8]}: rest, fluids, and see a clinician if it persists.",
-        medium=f"For {topics[i % 8]}: rest.", poor="Nothing to do.", source="reliability") for i in range(n)])
+    write_records(
+        path,
+        [
+            TripletRecord(
+                id=f"r{i}",
+                prompt=f"Case {i}: what should I do about {topics[i % 8]}?",
+                dimension=dims[i % 5],
+                scenario="context_seeking",
+                discipline="internal_medicine",
+                good=f"For {topics[i % 8]}: rest, fluids, and see a clinician if it persists.",
+                medium=f"For {topics[i % 8]}: rest.",
+                poor="Nothing to do.",
+                source="reliability",
+            )
+            for i in range(n)
+        ],
+    )
     return path
 
 
@@ -58,16 +119,39 @@ def fit_job(root: Path, data: Path, steps: int) -> Job:
     ckpt = root / "ckpt"
     config = {
         "seed_everything": 0,
-        "model": {"backbone": {"name_or_path": "builtin:tiny-qwen3", "tiny": TINY}, "matrix": "healthbench",
-                  "lr": 1e-3, "head_lr": 3e-3, "warmup": 0.1, "compile_loss": False,
-                  "max_prompt_tokens": 48, "max_answer_tokens": 32},
+        "model": {
+            "backbone": {"name_or_path": "builtin:tiny-qwen3", "tiny": TINY},
+            "matrix": "healthbench",
+            "lr": 1e-3,
+            "head_lr": 3e-3,
+            "warmup": 0.1,
+            "compile_loss": False,
+            "max_prompt_tokens": 48,
+            "max_answer_tokens": 32,
+        },
         "data": {"train": [{"path": str(data)}], "val_fraction": 0.0, "batch_size": 4, "seed": 0},
-        "trainer": {"accelerator": "cpu", "devices": 1, "max_steps": steps, "logger": False,
-                    "enable_progress_bar": False, "enable_model_summary": False, "default_root_dir": str(root),
-                    "limit_val_batches": 0, "callbacks": [{
-                        "class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
-                        "init_args": {"dirpath": str(ckpt), "every_n_train_steps": 1, "save_last": True,
-                                      "save_top_k": 1, "filename": "{step}"}}]},
+        "trainer": {
+            "accelerator": "cpu",
+            "devices": 1,
+            "max_steps": steps,
+            "logger": False,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "default_root_dir": str(root),
+            "limit_val_batches": 0,
+            "callbacks": [
+                {
+                    "class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
+                    "init_args": {
+                        "dirpath": str(ckpt),
+                        "every_n_train_steps": 1,
+                        "save_last": True,
+                        "save_top_k": 1,
+                        "filename": "{step}",
+                    },
+                }
+            ],
+        },
         "export": {"final_dir": str(root / "model")},
     }
     root.mkdir(parents=True, exist_ok=True)

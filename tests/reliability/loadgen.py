@@ -10,6 +10,7 @@ Every request ends in exactly one outcome, so nothing can go missing from the ta
   server never read it: the shutdown test tells the two apart with the server's own log);
 * ``failed`` — any other status or a malformed answer; ``timeout`` — no answer in time.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -52,9 +53,11 @@ class LoadResult:
 
     def describe(self) -> str:
         rps = self.outcomes["ok"] / self.seconds if self.seconds else 0.0
-        return (f"{self.sent} requests in {self.seconds:.1f} s ({rps:.1f} ok/s); outcomes {dict(self.outcomes)}; "
-                f"latency p50 {1000 * self.percentile(0.50):.1f} ms, p90 {1000 * self.percentile(0.90):.1f} ms, "
-                f"p99 {1000 * self.percentile(0.99):.1f} ms, max {1000 * max(self.latencies, default=0):.1f} ms")
+        return (
+            f"{self.sent} requests in {self.seconds:.1f} s ({rps:.1f} ok/s); outcomes {dict(self.outcomes)}; "
+            f"latency p50 {1000 * self.percentile(0.50):.1f} ms, p90 {1000 * self.percentile(0.90):.1f} ms, "
+            f"p99 {1000 * self.percentile(0.99):.1f} ms, max {1000 * max(self.latencies, default=0):.1f} ms"
+        )
 
 
 def one_request(url: str, token: str | None, index: int, timeout: float = 60.0) -> tuple[str, float, str]:
@@ -93,8 +96,15 @@ def one_request(url: str, token: str | None, index: int, timeout: float = 60.0) 
         conn.close()
 
 
-def run_load(url: str, *, clients: int, seconds: float, token: str | None = None,
-             stop: threading.Event | None = None, until_refused: bool = False) -> LoadResult:
+def run_load(
+    url: str,
+    *,
+    clients: int,
+    seconds: float,
+    token: str | None = None,
+    stop: threading.Event | None = None,
+    until_refused: bool = False,
+) -> LoadResult:
     """``clients`` threads in a closed loop for ``seconds`` (or until ``stop``). With ``until_refused``
     a client stops at its first refusal (the server is shutting down)."""
     result = LoadResult()
@@ -131,9 +141,27 @@ def start_server(model_dir: Path, token: str, log_dir: Path, *extra: str) -> tup
     log_dir.mkdir(parents=True, exist_ok=True)
     stderr = open(log_dir / "serve.err", "wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "mrrml.cli", "serve", str(model_dir), "--port", "0", "--token-env", TOKEN_ENV,
-         "--max-batch", "32", "--max-wait-ms", "5", *extra],
-        stdout=subprocess.PIPE, stderr=stderr, env={**os.environ, TOKEN_ENV: token}, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "mrrml.cli",
+            "serve",
+            str(model_dir),
+            "--port",
+            "0",
+            "--token-env",
+            TOKEN_ENV,
+            "--max-batch",
+            "32",
+            "--max-wait-ms",
+            "5",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        env={**os.environ, TOKEN_ENV: token},
+        start_new_session=True,
+    )
     line = process.stdout.readline().decode()
     match = re.search(r"listening on (http://\S+)", line)
     if not match:

@@ -10,13 +10,14 @@ tests can prove the API key really travelled (and so must be absent from everyth
 ``delay`` seconds per request stretch a run. ``fail_every=N`` answers every N-th request with HTTP 503 first, so retry paths (and their log lines)
 run too without changing any final answer. ``raw`` replaces every answer body with fixed bytes.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 from typing import Any
 
-from standin_chat import ChatStandIn, completion, error_body
+from tests.standin_chat import ChatStandIn, completion, error_body
 
 USAGE = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
 
@@ -30,22 +31,28 @@ def answer(role: str, body: dict[str, Any]) -> str:
     """The deterministic reply content for one request."""
     digest = _digest(body)
     if role == "grader":
-        return "```json\n" + json.dumps({"explanation": f"verdict {digest[:4].hex()}",
-                                         "criteria_met": digest[0] % 2 == 0}) + "\n```"
+        return (
+            "```json\n"
+            + json.dumps({"explanation": f"verdict {digest[:4].hex()}", "criteria_met": digest[0] % 2 == 0})
+            + "\n```"
+        )
     if role == "synth":
         tag = digest[:6].hex()
-        return json.dumps({"prompt": f"Case {tag}: I have had a cough for three days. What should I do?",
-                           "good": f"Rest, fluids, and see a clinician if it lasts beyond a week ({tag}).",
-                           "medium": f"Rest and fluids ({tag}).",
-                           "poor": f"Ignore it ({tag})."})
+        return json.dumps(
+            {
+                "prompt": f"Case {tag}: I have had a cough for three days. What should I do?",
+                "good": f"Rest, fluids, and see a clinician if it lasts beyond a week ({tag}).",
+                "medium": f"Rest and fluids ({tag}).",
+                "poor": f"Ignore it ({tag}).",
+            }
+        )
     return f"Stand-in policy answer {digest[:4].hex()}: please see a clinician if symptoms persist."
 
 
 class StandInServer(ChatStandIn):
-    def __init__(self, role: str = "grader", fail_every: int = 0, delay: float = 0.0,
-                 raw: bytes | None = None):
+    def __init__(self, role: str = "grader", fail_every: int = 0, delay: float = 0.0, raw: bytes | None = None):
         self.role, self.fail_every = role, fail_every
-        self.raw = raw   # when set: answer with exactly these bytes (hostile-response tests)
+        self.raw = raw  # when set: answer with exactly these bytes (hostile-response tests)
         super().__init__(self._respond, delay)  # the delay stretches a run so kills land in the middle of it
 
     def _respond(self, count: int, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, bytes]:

@@ -1,6 +1,7 @@
 """The crash-safe writers themselves: an atomic write replaces the file whole and leaves nothing behind
 on failure, and the file it creates is as readable as a plain ``open(path, "w")`` would make it
 (the temporary file's private 0600 mode must not leak into the output)."""
+
 from __future__ import annotations
 
 import os
@@ -43,7 +44,7 @@ def test_torn_tail_is_cut_and_appending_resumes(tmp_path):
     with JsonlAppender(log) as out:
         out.write({"i": 1})
     with open(log, "ab") as handle:
-        handle.write(b'{"i": 2, "half')   # what a SIGKILL mid-write leaves
+        handle.write(b'{"i": 2, "half')  # what a SIGKILL mid-write leaves
     with JsonlAppender(log) as out:
         assert out.repaired_bytes == len(b'{"i": 2, "half')
         out.write({"i": 2})

@@ -8,6 +8,7 @@ same tests by hand::
 
     MRRML_KILL_POINTS=20 .venv/bin/pytest -m campaign tests/reliability -s
 """
+
 from __future__ import annotations
 
 import json
@@ -16,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from figures import report
-from harness import campaign, check_artifacts, kill_points, spread, temporaries
-from jobs import fit_job, fit_data, healthbench_job, healthbench_rows, synth_job
-from standin import StandInServer
+from tests.reliability.figures import report
+from tests.reliability.harness import campaign, check_artifacts, kill_points, spread, temporaries
+from tests.reliability.jobs import fit_data, fit_job, healthbench_job, healthbench_rows, synth_job
+from tests.reliability.standin import StandInServer
 
 pytestmark = pytest.mark.campaign
 SPLITS = ("train.jsonl", "val.jsonl", "test.jsonl")
@@ -29,9 +30,11 @@ VOLATILE_SUMMARY = ("throughput", "filter_this_session")
 
 def _summarise(name: str, outcomes, temps: list[Path]) -> None:
     survived = sum(o.killed and not o.problems for o in outcomes)
-    report(f"kill campaign {name}: {survived}/{len(outcomes)} kill points survived "
-           f"(progress at kill: {[o.progress_at_kill for o in outcomes]}); "
-           f"temporary files left behind by kills: {len(temps)} {[str(t) for t in temps][:4]}")
+    report(
+        f"kill campaign {name}: {survived}/{len(outcomes)} kill points survived "
+        f"(progress at kill: {[o.progress_at_kill for o in outcomes]}); "
+        f"temporary files left behind by kills: {len(temps)} {[str(t) for t in temps][:4]}"
+    )
 
 
 def _assert_all_survived(outcomes) -> None:
@@ -104,7 +107,7 @@ def test_fit_killed_and_resumed_equals_uninterrupted(tmp_path):
     import torch
 
     points = kill_points(1)
-    steps = max(6, points + 4)   # about one kill point per training step, so each kill lands on new progress
+    steps = max(6, points + 4)  # about one kill point per training step, so each kill lands on new progress
     data = fit_data(tmp_path / "train.jsonl", 24)
     reference = fit_job(tmp_path / "ref", data, steps)
     # The reference runs beside the kill chain: the relaunches, not the steps, cost the time.
@@ -130,5 +133,5 @@ def test_fit_killed_and_resumed_equals_uninterrupted(tmp_path):
 def _capture(fn, failures: list[BaseException]) -> None:
     try:
         fn()
-    except BaseException as error:  # noqa: BLE001 - re-raised in the test thread
+    except BaseException as error:
         failures.append(error)

@@ -6,20 +6,22 @@ HealthBench rows (``load_examples``), meta-eval rows (``load_meta_eval``), grade
 (``read_grades``), the HealthBench answer cache (``ResponseCache``) and the synthesis work log. The
 matrix loader is fuzzed by the standards tests (tests/standards/test_fuzz.py), not here.
 """
+
 from __future__ import annotations
 
 import functools
 import itertools
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from hypothesis import given
 
-from fuzzing import FUZZED, HOSTILE_LINES, fuzz_settings, jsonl_files, physical_lines
 from mrrml.errors import MrrmlError, RecordError
+from tests.reliability.fuzzing import FUZZED, HOSTILE_LINES, fuzz_settings, jsonl_files, physical_lines
 
 
 def _package_rows(n: int) -> list[dict[str, Any]]:
@@ -33,34 +35,63 @@ def _record_rows() -> list[dict[str, Any]]:
     from mrrml.data.records import PairRecord, RatedRecord, TripletRecord, record_to_dict
 
     chat = [{"role": "system", "content": "Be careful."}, {"role": "user", "content": "I feel dizzy."}]
-    return [record_to_dict(r) for r in (
-        TripletRecord(id="t1", prompt="What helps a fever?", dimension="accuracy", scenario="hedging",
-                      discipline="pediatrics", good="Fluids and rest.", medium="Rest.", poor="Nothing helps.",
-                      neutral="Rest and fluids.", source="fuzz"),
-        PairRecord(prompt=chat, chosen="Sit down and drink water.", rejected="Run.", dimension="accuracy"),
-        RatedRecord(prompt="Is aspirin safe?", response="Ask your doctor.", scores={"accuracy": 0.5}),
-    )]
+    return [
+        record_to_dict(r)
+        for r in (
+            TripletRecord(
+                id="t1",
+                prompt="What helps a fever?",
+                dimension="accuracy",
+                scenario="hedging",
+                discipline="pediatrics",
+                good="Fluids and rest.",
+                medium="Rest.",
+                poor="Nothing helps.",
+                neutral="Rest and fluids.",
+                source="fuzz",
+            ),
+            PairRecord(prompt=chat, chosen="Sit down and drink water.", rejected="Run.", dimension="accuracy"),
+            RatedRecord(prompt="Is aspirin safe?", response="Ask your doctor.", scores={"accuracy": 0.5}),
+        )
+    ]
 
 
 def _graded_rows() -> list[dict[str, Any]]:
     rows = []
     for raw in _package_rows(2):
         rubrics = [{**item, "criteria_met": i % 2 == 0, "explanation": "x"} for i, item in enumerate(raw["rubrics"])]
-        rows.append({"prompt_id": raw["prompt_id"], "prompt": raw["prompt"], "completion": "See a doctor.",
-                     "example_tags": raw["example_tags"], "rubrics": rubrics})
+        rows.append(
+            {
+                "prompt_id": raw["prompt_id"],
+                "prompt": raw["prompt"],
+                "completion": "See a doctor.",
+                "example_tags": raw["example_tags"],
+                "rubrics": rubrics,
+            }
+        )
     return rows
 
 
 def _meta_rows() -> list[dict[str, Any]]:
-    return [{"prompt_id": "m1", "completion_id": "c1", "prompt": [{"role": "user", "content": "Chest pain?"}],
-             "completion": "Call an ambulance.", "rubric": "Advises emergency care.",
-             "category": "cluster:emergency_referrals_accuracy", "binary_labels": [True, False],
-             "anonymized_physician_ids": ["p1", "p2"]}]
+    return [
+        {
+            "prompt_id": "m1",
+            "completion_id": "c1",
+            "prompt": [{"role": "user", "content": "Chest pain?"}],
+            "completion": "Call an ambulance.",
+            "rubric": "Advises emergency care.",
+            "category": "cluster:emergency_referrals_accuracy",
+            "binary_labels": [True, False],
+            "anonymized_physician_ids": ["p1", "p2"],
+        }
+    ]
 
 
 def _cache_rows() -> list[dict[str, Any]]:
-    return [{"key": "0" * 64, "value": "a completion"},
-            {"key": "1" * 64, "value": {"criteria_met": True, "explanation": "ok"}}]
+    return [
+        {"key": "0" * 64, "value": "a completion"},
+        {"key": "1" * 64, "value": {"criteria_met": True, "explanation": "ok"}},
+    ]
 
 
 def _worklog_rows() -> list[dict[str, Any]]:
@@ -163,7 +194,7 @@ def _check_located(error: BaseException, path: Path, data: bytes | None = None) 
 
 def _exercise(name: str, path: Path, data: bytes) -> None:
     path.write_bytes(data)
-    FUZZED[name] = FUZZED.get(name, 0) + 1   # printed in the terminal summary (conftest)
+    FUZZED[name] = FUZZED.get(name, 0) + 1  # printed in the terminal summary (conftest)
     reader = READERS[name][0]
     try:
         reader(path)
@@ -193,7 +224,7 @@ def test_hostile_lines_are_located_errors(name, tmp_path):
     for i, hostile in enumerate(HOSTILE_LINES):
         try:
             _exercise(name, tmp_path / f"hostile{i}.jsonl", valid + b"\n" + hostile + b"\n")
-        except BaseException as error:  # noqa: BLE001 - the point is to list what escapes
+        except BaseException as error:
             escaped.append(f"{hostile[:24]!r}...: {type(error).__name__}: {str(error)[:120]}")
     assert not escaped, "\n".join(escaped)
 

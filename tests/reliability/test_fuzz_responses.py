@@ -4,6 +4,7 @@ text (hostile bodies: tests/test_openai_client.py), the grader-verdict parser ra
 ``GradeParseError``, and the triplet parser never raises.
 A grader that answers garbage must cost one counted failure, not the whole HealthBench run.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,19 +12,31 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzzing import FUZZED, fuzz_settings, json_values
-from standin import StandInServer
+from tests.reliability.fuzzing import FUZZED, fuzz_settings, json_values
+from tests.reliability.standin import StandInServer
 
-HOSTILE_TEXT = ["[" * 3000 + "]" * 3000, "9" * 5000, '{"criteria_met": ' + "1" * 5000 + "}",
-                "```json\n" + "[" * 3000 + "\n```", "", "```", "null", '{"criteria_met": "true"}']
+HOSTILE_TEXT = [
+    "[" * 3000 + "]" * 3000,
+    "9" * 5000,
+    '{"criteria_met": ' + "1" * 5000 + "}",
+    "```json\n" + "[" * 3000 + "\n```",
+    "",
+    "```",
+    "null",
+    '{"criteria_met": "true"}',
+]
 
 
 def _chat_payload(content) -> bytes:
     return json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}).encode()
 
 
-replies = (st.text(max_size=80) | json_values.map(json.dumps)
-           | json_values.map(lambda v: "```json\n" + json.dumps(v) + "\n```") | st.sampled_from(HOSTILE_TEXT))
+replies = (
+    st.text(max_size=80)
+    | json_values.map(json.dumps)
+    | json_values.map(lambda v: "```json\n" + json.dumps(v) + "\n```")
+    | st.sampled_from(HOSTILE_TEXT)
+)
 
 
 @fuzz_settings(200)
@@ -52,8 +65,8 @@ def test_triplet_parser_never_raises(text):
 def test_garbage_grader_costs_counted_failures_not_the_run(tmp_path):
     """End to end: a grader whose every answer nests too deep for the JSON decoder. The run must finish,
     with every item counted as failed (``items_failed``), rather than crash."""
-    from harness import check_artifacts
-    from jobs import healthbench_job, healthbench_rows
+    from tests.reliability.harness import check_artifacts
+    from tests.reliability.jobs import healthbench_job, healthbench_rows
 
     data = healthbench_rows(tmp_path / "rows.jsonl", 1)
     policy = StandInServer("policy").start()

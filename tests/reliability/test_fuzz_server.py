@@ -5,6 +5,7 @@ Two levels: the request-validation functions of :class:`RewardService` called di
 JSON bodies (many examples, cheap), and raw bytes over a real socket to a real server on 127.0.0.1
 (fuzzed method, path, headers and body: fewer examples, each a full HTTP exchange).
 """
+
 from __future__ import annotations
 
 import json
@@ -14,18 +15,24 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzzing import FUZZED, fuzz_settings, json_values
+from tests.reliability.fuzzing import FUZZED, fuzz_settings, json_values
 
 PROMPT = "<|im_start|>user\nI have a headache. What helps?<|im_end|>\n<|im_start|>assistant\nRest and water.<|im_end|>"
 VALID_BODIES = {
-    "/score": [{"prompts": ["I have a headache.", [{"role": "user", "content": "Dizzy?"}]],
-                "responses": ["Rest and water.", "Sit down."], "scenario": "hedging", "discipline": "pediatrics"}],
+    "/score": [
+        {
+            "prompts": ["I have a headache.", [{"role": "user", "content": "Dizzy?"}]],
+            "responses": ["Rest and water.", "Sit down."],
+            "scenario": "hedging",
+            "discipline": "pediatrics",
+        }
+    ],
     "/get_reward": [{"query": [PROMPT]}, {"query": [PROMPT], "prompts": ["I have a headache. What helps?"]}],
 }
 HOSTILE_BODIES = [
     b"[" * 3000 + b"]" * 3000,
     b'{"query": [' + b"9" * 5000 + b"]}",
-    b'{"query": ["' + "\\ud800".encode() + b'"]}',
+    b'{"query": ["' + b"\\ud800" + b'"]}',
     b'{"prompts": ["a"], "responses": [NaN]}',
     b"\xff\xfe not utf-8",
     b"",
@@ -45,7 +52,9 @@ def bodies(draw, path: str):
         elif op == "replace" and keys:
             body[draw(st.sampled_from(keys))] = draw(json_values)
         elif op == "add" and isinstance(body, dict):
-            body[draw(st.sampled_from(["query", "prompts", "responses", "scenario", "discipline", "labels", "x"]))] = draw(json_values)
+            body[draw(st.sampled_from(["query", "prompts", "responses", "scenario", "discipline", "labels", "x"]))] = (
+                draw(json_values)
+            )
         elif op == "inner" and keys:
             key = draw(st.sampled_from(keys))
             if isinstance(body[key], list) and body[key]:
@@ -77,7 +86,7 @@ def test_fuzzed_body_is_answered_or_refused_with_4xx(service, path):
         except RequestError as error:
             assert 400 <= error.status < 500 and str(error)
             return
-        json.dumps(answer, allow_nan=False)   # what the server sends must be valid JSON
+        json.dumps(answer, allow_nan=False)  # what the server sends must be valid JSON
 
     run()
 
@@ -91,8 +100,9 @@ def server(tiny_rm):
     from mrrml.serve.server import RewardServer
     from mrrml.serve.service import ServeSettings
 
-    srv = RewardServer(tiny_rm, ServeSettings(port=0, token=TOKEN, max_batch=8, max_wait_ms=1.0,
-                                              max_body_bytes=1 << 20)).start()
+    srv = RewardServer(
+        tiny_rm, ServeSettings(port=0, token=TOKEN, max_batch=8, max_wait_ms=1.0, max_body_bytes=1 << 20)
+    ).start()
     yield srv
     srv.stop(30)
 
@@ -104,7 +114,7 @@ def exchange(port: int, request: bytes, timeout: float = 30.0) -> tuple[int, byt
             sock.sendall(request)
             sock.shutdown(socket.SHUT_WR)
         except (BrokenPipeError, ConnectionResetError):
-            pass   # the server answered early (413, 401...) and closed; read what it said
+            pass  # the server answered early (413, 401...) and closed; read what it said
         chunks = []
         while True:
             try:
@@ -141,15 +151,30 @@ def raw_requests(draw):
         body = draw(st.binary(max_size=64))
     headers = {"Content-Type": draw(st.sampled_from(["application/json", "text/plain", ""]))}
     auth = draw(st.sampled_from(["good", "good", "wrong", "none", "scheme", "empty"]))
-    headers.update({"good": {"Authorization": f"Bearer {TOKEN}"}, "wrong": {"Authorization": "Bearer nope"},
-                    "none": {}, "scheme": {"Authorization": f"Basic {TOKEN}"},
-                    "empty": {"Authorization": "Bearer "}}[auth])
-    length = draw(st.sampled_from(["exact", "exact", "missing", "short", "long", "negative", "junk", "huge", "chunked"]))
-    headers.update({"exact": {"Content-Length": str(len(body))}, "missing": {},
-                    "short": {"Content-Length": str(max(0, len(body) - 3))},
-                    "long": {"Content-Length": str(len(body) + 10)}, "negative": {"Content-Length": "-5"},
-                    "junk": {"Content-Length": "12abc"}, "huge": {"Content-Length": str(1 << 40)},
-                    "chunked": {"Transfer-Encoding": "chunked"}}[length])
+    headers.update(
+        {
+            "good": {"Authorization": f"Bearer {TOKEN}"},
+            "wrong": {"Authorization": "Bearer nope"},
+            "none": {},
+            "scheme": {"Authorization": f"Basic {TOKEN}"},
+            "empty": {"Authorization": "Bearer "},
+        }[auth]
+    )
+    length = draw(
+        st.sampled_from(["exact", "exact", "missing", "short", "long", "negative", "junk", "huge", "chunked"])
+    )
+    headers.update(
+        {
+            "exact": {"Content-Length": str(len(body))},
+            "missing": {},
+            "short": {"Content-Length": str(max(0, len(body) - 3))},
+            "long": {"Content-Length": str(len(body) + 10)},
+            "negative": {"Content-Length": "-5"},
+            "junk": {"Content-Length": "12abc"},
+            "huge": {"Content-Length": str(1 << 40)},
+            "chunked": {"Transfer-Encoding": "chunked"},
+        }[length]
+    )
     return build_request(method, path, headers, body)
 
 

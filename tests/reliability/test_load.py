@@ -7,6 +7,7 @@ clients keep sending — every request the server accepted is answered (checked 
 request log), the rest are refused, and the process exits 0. The server runs with a bearer token and
 DEBUG logging; its whole output is then searched for the token and for a wrong token a client sent.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,9 +18,8 @@ import time
 
 import pytest
 
-from figures import report
-from loadgen import one_request, run_load, start_server
-
+from tests.reliability.figures import report
+from tests.reliability.loadgen import one_request, run_load, start_server
 
 WRONG_TOKEN = "rm-wrong-" + os.urandom(12).hex()
 
@@ -43,7 +43,7 @@ def server(tiny_rm_dir, tmp_path_factory, token):
 
 def test_wrong_tokens_are_refused(server, token):
     _, url, _ = server
-    assert one_request(url, WRONG_TOKEN, 1)[0] == "failed"   # 401; a client's mistaken token is a secret too
+    assert one_request(url, WRONG_TOKEN, 1)[0] == "failed"  # 401; a client's mistaken token is a secret too
     assert one_request(url, None, 1)[0] == "failed"
     assert one_request(url, token, 1)[0] == "ok"
 
@@ -51,7 +51,7 @@ def test_wrong_tokens_are_refused(server, token):
 def test_load_64_clients_no_failed_or_lost_request(server, token):
     process, url, _ = server
     seconds = float(os.environ.get("MRRML_LOAD_SECONDS", "10"))
-    assert one_request(url, token, 0)[0] == "ok"   # warm the model before the clock starts
+    assert one_request(url, token, 0)[0] == "ok"  # warm the model before the clock starts
     result = run_load(url, clients=64, seconds=seconds, token=token)
     report(f"load (64 clients, {seconds:g} s, POST /get_reward, tiny model): {result.describe()}")
     assert result.outcomes["ok"] == result.sent > 0, result.errors
@@ -68,14 +68,15 @@ def test_sigterm_under_load_answers_every_accepted_request(server, token):
     """Also searches the stopped server's whole output for the tokens: this test ends the process, and
     pytest-xdist may run the module's other tests on another worker (with a server of their own)."""
     process, url, logs = server
-    assert one_request(url, WRONG_TOKEN, 1)[0] == "failed"   # this server's log must have seen a wrong token
+    assert one_request(url, WRONG_TOKEN, 1)[0] == "failed"  # this server's log must have seen a wrong token
     assert one_request(url, token, 0)[0] == "ok"
     time.sleep(0.2)
     before = _answered(logs)
     stop = threading.Event()
     holder: list = []
-    load = threading.Thread(target=lambda: holder.append(
-        run_load(url, clients=32, seconds=60, token=token, stop=stop, until_refused=True)))
+    load = threading.Thread(
+        target=lambda: holder.append(run_load(url, clients=32, seconds=60, token=token, stop=stop, until_refused=True))
+    )
     load.start()
     time.sleep(2.0)
     process.send_signal(signal.SIGTERM)
@@ -99,4 +100,4 @@ def test_sigterm_under_load_answers_every_accepted_request(server, token):
     assert result.outcomes["failed"] == result.outcomes["timeout"] == 0, result.errors
     # Every request the server took was answered to its client; a reset means it was never read.
     assert result.outcomes["ok"] == accepted, (result.outcomes, accepted, result.errors)
-    assert result.outcomes["refused"] + result.outcomes["reset"] >= 1   # clients did run into the shutdown
+    assert result.outcomes["refused"] + result.outcomes["reset"] >= 1  # clients did run into the shutdown

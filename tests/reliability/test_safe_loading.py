@@ -5,12 +5,14 @@ Source checks walk the AST of every module under ``mrrml/`` (so ``model.eval()``
 directories; behaviour checks hand the loader hostile model directories (a pickle that would run
 code, a config asking for remote code) and require that nothing runs.
 """
+
 from __future__ import annotations
 
 import ast
 import json
-import pickle  # noqa: S403 - builds the hostile pickle the loader must refuse
+import pickle
 import shutil
+import sys
 from pathlib import Path
 
 from mrrml.errors import MrrmlError
@@ -90,8 +92,9 @@ def test_source_check_catches_what_it_claims(tmp_path, monkeypatch):
         "torch.load('x')\ntorch.load('x', weights_only=False)\nyaml.load(s)\nyaml.load(s, Loader=yaml.Loader)\n"
         "yaml.full_load(s)\neval(data)\nexec(data)\nf(trust_remote_code=True)\n"
         "import subprocess\nsubprocess.run(c, shell=True)\n"
-        "torch.load('x', weights_only=True)\nyaml.load(s, Loader=yaml.SafeLoader)\nmodel.eval()\n")
-    monkeypatch.setattr(__import__(__name__), "PACKAGE", planted)
+        "torch.load('x', weights_only=True)\nyaml.load(s, Loader=yaml.SafeLoader)\nmodel.eval()\n"
+    )
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", planted)
     found = source_findings()
     assert len(found) == 10, found
     assert not any(":13:" in f or ":14:" in f or ":15:" in f for f in found), found
@@ -105,8 +108,11 @@ def test_saved_model_dirs_hold_no_pickle(tiny_rm_dir, tiny_qwen3_dir, tmp_path, 
     from mrrml.model.backbone import BackboneConfig, LoraSettings
     from mrrml.model.reward_model import RewardModel
 
-    lora_dir = RewardModel.build(BackboneConfig(name_or_path=str(tiny_qwen3_dir), lora=LoraSettings(r=2, alpha=4)),
-                                 healthbench_matrix, projection_dim=8).save_pretrained(tmp_path / "lora")
+    lora_dir = RewardModel.build(
+        BackboneConfig(name_or_path=str(tiny_qwen3_dir), lora=LoraSettings(r=2, alpha=4)),
+        healthbench_matrix,
+        projection_dim=8,
+    ).save_pretrained(tmp_path / "lora")
     for model_dir in (tiny_rm_dir, lora_dir):
         unsafe = [p.relative_to(model_dir) for p in _saved_files(model_dir) if p.suffix not in SAFE_SUFFIXES]
         assert not unsafe, f"{model_dir}: files outside safetensors/JSON/YAML/tokenizer: {unsafe}"
@@ -137,7 +143,7 @@ def test_pickled_weights_are_never_unpickled(tiny_rm_dir, tmp_path):
     try:
         load(hostile)
         error: BaseException | None = None
-    except Exception as raised:  # noqa: BLE001 - classified below, after the safety check
+    except Exception as raised:
         error = raised
     assert not marker.exists(), "loading a model directory executed a pickle"
     assert isinstance(error, MrrmlError), f"expected ModelLoadError, got {type(error).__name__}: {str(error)[:200]}"
@@ -159,7 +165,8 @@ def test_model_dir_cannot_switch_on_remote_code(tiny_rm_dir, tmp_path):
     (hostile / "evil_tokenizer.py").write_text(
         f"open({str(marker)!r}, 'w').write('ran')\n"
         "from transformers import PreTrainedTokenizerFast\n"
-        "class EvilTokenizer(PreTrainedTokenizerFast):\n    pass\n")
+        "class EvilTokenizer(PreTrainedTokenizerFast):\n    pass\n"
+    )
     tok_config_file = hostile / "tokenizer_config.json"
     tok_config = json.loads(tok_config_file.read_text())
     tok_config["auto_map"] = {"AutoTokenizer": [None, "evil_tokenizer.EvilTokenizer"]}
@@ -167,5 +174,7 @@ def test_model_dir_cannot_switch_on_remote_code(tiny_rm_dir, tmp_path):
     try:
         load(hostile)
     except MrrmlError:
-        pass   # refusing the directory is fine too
-    assert not marker.exists(), "mrrml.load ran Python shipped inside a model directory (trust_remote_code from its config)"
+        pass  # refusing the directory is fine too
+    assert not marker.exists(), (
+        "mrrml.load ran Python shipped inside a model directory (trust_remote_code from its config)"
+    )

@@ -5,14 +5,15 @@ Authorization header only), so the search is not vacuous. The reward server's be
 the same way in test_load.py, on the server process that serves the load test. The stand-ins fail every few requests with a
 503, so the retry and error-reporting paths run too.
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from harness import Job
-from standin import StandInServer
-from jobs import healthbench_job, healthbench_rows
+from tests.reliability.harness import Job
+from tests.reliability.jobs import healthbench_job, healthbench_rows
+from tests.reliability.standin import StandInServer
 
 
 def _files(*roots: Path) -> list[Path]:
@@ -32,9 +33,23 @@ def test_api_key_never_reaches_an_artefact(tmp_path):
     try:
         data = healthbench_rows(tmp_path / "rows.jsonl", 3)
         healthbench_job(tmp_path / "healthbench", data, policy, grader, env=env).run()
-        synth_argv = ["synth", "--backend", "openai", "--base-url", generator.base_url, "--model", "gen",
-                      "--api-key-env", "MRRML_TEST_API_KEY", "--n", "12", "--seed", "1",
-                      "--out", str(tmp_path / "synth")]
+        synth_argv = [
+            "synth",
+            "--backend",
+            "openai",
+            "--base-url",
+            generator.base_url,
+            "--model",
+            "gen",
+            "--api-key-env",
+            "MRRML_TEST_API_KEY",
+            "--n",
+            "12",
+            "--seed",
+            "1",
+            "--out",
+            str(tmp_path / "synth"),
+        ]
         Job("synth-openai", lambda: synth_argv, tmp_path / "synth", lambda: 0, env=env, timeout=120).run()
     finally:
         for server in (policy, grader, generator):
@@ -43,5 +58,5 @@ def test_api_key_never_reaches_an_artefact(tmp_path):
         assert server.requests > 0 and server.authorizations() == {f"Bearer {key}"}
     written = _files(tmp_path)
     assert any(p.name == "graded.jsonl" for p in written) and any(p.name == "train.jsonl" for p in written)
-    assert any(p.suffix in (".out", ".err") for p in written)   # the processes' stdout/stderr are searched too
+    assert any(p.suffix in (".out", ".err") for p in written)  # the processes' stdout/stderr are searched too
     assert _leaks(key, tmp_path) == []

@@ -3,6 +3,7 @@
 Normalisation statistics are set to values far from (0, 1) so that raw and normalised scores
 differ and a test that mixes them up fails.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,18 +12,21 @@ import pytest
 import torch
 
 
-def _build(tiny_qwen3_dir: Path, out: Path, *, anchor: bool = True, projection_dim: int | None = None,
-           lora: bool = False) -> Path:
+def _build(
+    tiny_qwen3_dir: Path, out: Path, *, anchor: bool = True, projection_dim: int | None = None, lora: bool = False
+) -> Path:
     from mrrml.model.backbone import BackboneConfig, LoraSettings
     from mrrml.model.reward_model import RewardModel
     from mrrml.resources import shipped_matrix
     from mrrml.standards.loader import load_matrix
 
     torch.manual_seed(1)
-    config = BackboneConfig(name_or_path=str(tiny_qwen3_dir),
-                            lora=LoraSettings(r=4, alpha=8, dropout=0.0) if lora else None)
-    model = RewardModel.build(config, load_matrix(shipped_matrix("healthbench")),
-                              projection_dim=projection_dim, anchor=anchor)
+    config = BackboneConfig(
+        name_or_path=str(tiny_qwen3_dir), lora=LoraSettings(r=4, alpha=8, dropout=0.0) if lora else None
+    )
+    model = RewardModel.build(
+        config, load_matrix(shipped_matrix("healthbench")), projection_dim=projection_dim, anchor=anchor
+    )
     with torch.no_grad():
         model.heads.bias.copy_(torch.linspace(-0.5, 0.5, model.heads.num_dimensions))
         if lora:  # peft initialises B to zero (a no-op adapter); make the merge matter
@@ -56,5 +60,4 @@ def rm_lora_projection_dir(tiny_qwen3_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def rm_no_anchor_dir(tiny_qwen3_dir, tmp_path_factory) -> Path:
     """Trained without the prompt anchor (the sequence-classification export case), with LoRA."""
-    return _build(tiny_qwen3_dir, tmp_path_factory.mktemp("rm-no-anchor"), anchor=False, projection_dim=16,
-                  lora=True)
+    return _build(tiny_qwen3_dir, tmp_path_factory.mktemp("rm-no-anchor"), anchor=False, projection_dim=16, lora=True)

@@ -1,4 +1,5 @@
 """Helpers shared by the serving tests: a tiny HTTP client and a call-counting wrapper."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,9 @@ import urllib.request
 from typing import Any
 
 
-def http(method: str, url: str, body: Any = None, token: str | None = None, raw: bytes | None = None,
-         timeout: float = 60.0) -> tuple[int, Any]:
+def http(
+    method: str, url: str, body: Any = None, token: str | None = None, raw: bytes | None = None, timeout: float = 60.0
+) -> tuple[int, Any]:
     """(status, decoded JSON) of one request; 4xx/5xx are returned, not raised."""
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
     request = urllib.request.Request(url, data=data, method=method)

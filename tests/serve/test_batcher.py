@@ -1,4 +1,5 @@
 """The micro-batcher on its own, with a plain Python batch function (no model needed)."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Export round trip: plain transformers reproduces RewardModel.score's raw per-dimension scores."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,10 @@ from mrrml.serve.export import export_model
 
 PROMPTS = [
     "I feel dizzy when I stand up. Is that dangerous?",
-    [{"role": "system", "content": "Answer as a pharmacist."},
-     {"role": "user", "content": "Can metformin be taken with food?"}],
+    [
+        {"role": "system", "content": "Answer as a pharmacist."},
+        {"role": "user", "content": "Can metformin be taken with food?"},
+    ],
     "What are the warning signs of a stroke?",
 ]
 ANSWERS = [
@@ -32,8 +35,8 @@ def _inputs(model):
     ids = torch.full((len(examples), width), pad)
     mask = torch.zeros_like(ids)
     for i, e in enumerate(examples):
-        ids[i, :len(e.input_ids)] = torch.tensor(e.input_ids)
-        mask[i, :len(e.input_ids)] = 1
+        ids[i, : len(e.input_ids)] = torch.tensor(e.input_ids)
+        mask[i, : len(e.input_ids)] = 1
     return ids, mask, examples
 
 

@@ -1,4 +1,5 @@
 """Splitting OpenRLHF query strings back into prompt messages and response text."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,10 +17,12 @@ def test_marker_comes_from_the_chat_template(qwen_tokenizer):
 
 
 def test_split_multi_turn_query_with_padding(splitter, qwen_tokenizer):
-    messages = [{"role": "system", "content": "Be brief."},
-                {"role": "user", "content": "Dose of paracetamol?"},
-                {"role": "assistant", "content": "For whom?"},
-                {"role": "user", "content": "An adult,\n70 kg."}]
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Dose of paracetamol?"},
+        {"role": "assistant", "content": "For whom?"},
+        {"role": "user", "content": "An adult,\n70 kg."},
+    ]
     prompt = qwen_tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     query = "<|endoftext|>" * 3 + prompt + "Up to 4 g a day.<|im_end|><|endoftext|><|endoftext|>"
     parsed, response = splitter.split(0, query)

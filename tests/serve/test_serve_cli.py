@@ -1,4 +1,5 @@
 """``mrrml serve`` as a real process: token from the environment, SIGTERM drains in-flight requests."""
+
 from __future__ import annotations
 
 import os
@@ -13,10 +14,19 @@ from .serve_helpers import http
 
 
 def _start(rm_dir, *extra: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    command = [sys.executable, "-c", "import sys; from mrrml.cli import main; sys.exit(main())",
-               "serve", str(rm_dir), "--port", "0", *extra]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, **(env or {})})
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from mrrml.cli import main; sys.exit(main())",
+        "serve",
+        str(rm_dir),
+        "--port",
+        "0",
+        *extra,
+    ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
+    )
     line = process.stdout.readline()
     match = re.search(r"listening on (http://\S+)", line)
     if not match:
@@ -27,13 +37,24 @@ def _start(rm_dir, *extra: str, env: dict[str, str] | None = None) -> tuple[subp
 
 def test_sigterm_finishes_the_request_in_flight(rm_dir):
     token = "cli-token-123"
-    process, url = _start(rm_dir, "--token-env", "MY_RM_TOKEN", "--max-wait-ms", "1500", "--torch-threads", "1",
-                          env={"MY_RM_TOKEN": token})
+    process, url = _start(
+        rm_dir,
+        "--token-env",
+        "MY_RM_TOKEN",
+        "--max-wait-ms",
+        "1500",
+        "--torch-threads",
+        "1",
+        env={"MY_RM_TOKEN": token},
+    )
     try:
         assert http("GET", f"{url}/info")[0] == 401
         result: list = []
-        client = threading.Thread(target=lambda: result.append(http(
-            "POST", f"{url}/score", {"prompts": ["Is 39 C a fever?"], "responses": ["Yes."]}, token=token)))
+        client = threading.Thread(
+            target=lambda: result.append(
+                http("POST", f"{url}/score", {"prompts": ["Is 39 C a fever?"], "responses": ["Yes."]}, token=token)
+            )
+        )
         client.start()
         # The request now waits in the batcher (max-wait 1.5 s) when the signal arrives.
         deadline = time.monotonic() + 10
@@ -52,8 +73,17 @@ def test_sigterm_finishes_the_request_in_flight(rm_dir):
 
 
 def test_named_token_variable_must_be_set(rm_dir):
-    command = [sys.executable, "-c", "import sys; from mrrml.cli import main; sys.exit(main())",
-               "serve", str(rm_dir), "--port", "0", "--token-env", "MRRML_TEST_UNSET_VAR"]
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from mrrml.cli import main; sys.exit(main())",
+        "serve",
+        str(rm_dir),
+        "--port",
+        "0",
+        "--token-env",
+        "MRRML_TEST_UNSET_VAR",
+    ]
     env = {k: v for k, v in os.environ.items() if k != "MRRML_TEST_UNSET_VAR"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 1

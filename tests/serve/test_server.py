@@ -1,4 +1,5 @@
 """The reward server over real HTTP on 127.0.0.1 (ephemeral ports) with a real tiny reward model."""
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,10 @@ from .serve_helpers import CountingScorer, http
 
 PROMPTS = [
     "I have had a headache for three days. What should I do?",
-    [{"role": "system", "content": "You are a careful clinician."},
-     {"role": "user", "content": "Can I take ibuprofen with lisinopril?"}],
+    [
+        {"role": "system", "content": "You are a careful clinician."},
+        {"role": "user", "content": "Can I take ibuprofen with lisinopril?"},
+    ],
     "My child has a fever of 39.5 C. When should I go to the emergency department?",
 ]
 ANSWERS = [
@@ -50,8 +53,9 @@ def _chatml_query(tokenizer, prompt, answer: str, pads: int = 2) -> str:
 
 def test_score_matches_the_python_api(serve, reward_model):
     server = serve()
-    status, body = http("POST", f"{server.url}/score", {"prompts": PROMPTS, "responses": ANSWERS,
-                                                         "scenario": "emergency_referrals"})
+    status, body = http(
+        "POST", f"{server.url}/score", {"prompts": PROMPTS, "responses": ANSWERS, "scenario": "emergency_referrals"}
+    )
     assert status == 200, body
     expected = reward_model.score(PROMPTS, ANSWERS, scenario="emergency_referrals")
     dims = reward_model.dimensions
@@ -76,9 +80,12 @@ def test_get_reward_splits_openrlhf_queries(serve, reward_model):
     torch.testing.assert_close(torch.tensor(body["rewards"]), expected, rtol=1e-5, atol=1e-5)
     assert sorted(body["normalized"]) == sorted(reward_model.dimensions)
     # With OpenRLHF's "prompts" field the split uses the prompt text instead of the marker.
-    prompt_texts = [tokenizer.apply_chat_template(
-        [{"role": "user", "content": p}] if isinstance(p, str) else p, tokenize=False, add_generation_prompt=True)
-        for p in PROMPTS]
+    prompt_texts = [
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": p}] if isinstance(p, str) else p, tokenize=False, add_generation_prompt=True
+        )
+        for p in PROMPTS
+    ]
     status, body = http("POST", f"{server.url}/get_reward", {"query": queries, "prompts": prompt_texts})
     assert status == 200, body
     torch.testing.assert_close(torch.tensor(body["rewards"]), expected, rtol=1e-5, atol=1e-5)
@@ -118,23 +125,27 @@ def test_bearer_token(serve, caplog):
     assert token not in caplog.text
 
 
-@pytest.mark.parametrize("body, status, needle", [
-    (b"{not json", 400, "JSON"),
-    (b"[1, 2]", 400, "body"),
-    (b'{"responses": ["a"]}', 400, "prompts"),
-    (b'{"prompts": ["q"], "responses": "a"}', 400, "responses"),
-    (b'{"prompts": ["q", 3], "responses": ["a", "b"]}', 400, "prompts[1]"),
-    (b'{"prompts": [[{"role": "user"}]], "responses": ["a"]}', 400, "prompts[0][0].content"),
-    (b'{"prompts": [[{"role": "robot", "content": "x"}]], "responses": ["a"]}', 400, "prompts[0][0].role"),
-    (b'{"prompts": ["q"], "responses": ["a", "b"]}', 400, "2 responses for 1 prompts"),
-    (b'{"prompts": ["q"], "responses": ["a"], "scenario": "no_such"}', 400, "no_such"),
-    (b'{"prompts": ["q"], "responses": ["a"], "discipline": 5}', 400, "discipline"),
-    (b'{"prompts": ["q"], "responses": ["a"], "respones": []}', 400, "respones"),
-    (b"\xff\xfe", 400, "UTF-8"),
-    pytest.param(b"[" * 100_000 + b"]" * 100_000, 400, "RecursionError", id="nesting-too-deep"),
-    pytest.param(b'{"prompts": [' + b"9" * 5000 + b'], "responses": ["a"]}', 400, "ValueError",
-                 id="int-over-4300-digits"),
-])
+@pytest.mark.parametrize(
+    "body, status, needle",
+    [
+        (b"{not json", 400, "JSON"),
+        (b"[1, 2]", 400, "body"),
+        (b'{"responses": ["a"]}', 400, "prompts"),
+        (b'{"prompts": ["q"], "responses": "a"}', 400, "responses"),
+        (b'{"prompts": ["q", 3], "responses": ["a", "b"]}', 400, "prompts[1]"),
+        (b'{"prompts": [[{"role": "user"}]], "responses": ["a"]}', 400, "prompts[0][0].content"),
+        (b'{"prompts": [[{"role": "robot", "content": "x"}]], "responses": ["a"]}', 400, "prompts[0][0].role"),
+        (b'{"prompts": ["q"], "responses": ["a", "b"]}', 400, "2 responses for 1 prompts"),
+        (b'{"prompts": ["q"], "responses": ["a"], "scenario": "no_such"}', 400, "no_such"),
+        (b'{"prompts": ["q"], "responses": ["a"], "discipline": 5}', 400, "discipline"),
+        (b'{"prompts": ["q"], "responses": ["a"], "respones": []}', 400, "respones"),
+        (b"\xff\xfe", 400, "UTF-8"),
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, 400, "RecursionError", id="nesting-too-deep"),
+        pytest.param(
+            b'{"prompts": [' + b"9" * 5000 + b'], "responses": ["a"]}', 400, "ValueError", id="int-over-4300-digits"
+        ),
+    ],
+)
 def test_malformed_score_bodies(serve, body, status, needle):
     server = serve()
     got, error = http("POST", f"{server.url}/score", raw=body)
@@ -218,8 +229,9 @@ def test_stop_finishes_in_flight_requests(reward_model, monkeypatch):
     server = RewardServer(reward_model, ServeSettings(port=0, max_batch=4, max_wait_ms=1)).start()
     results: list[tuple[int, dict]] = []
     body = {"prompts": PROMPTS[:1], "responses": ANSWERS[:1]}
-    threads = [threading.Thread(target=lambda: results.append(http("POST", f"{server.url}/score", body)))
-               for _ in range(6)]
+    threads = [
+        threading.Thread(target=lambda: results.append(http("POST", f"{server.url}/score", body))) for _ in range(6)
+    ]
     for t in threads:
         t.start()
     assert counter.entered.wait(30), "the model was never called"
@@ -255,7 +267,7 @@ def test_rows_per_request_are_limited(serve):
 def test_stop_answers_connections_waiting_in_the_backlog(reward_model):
     """A connection the kernel completed but the server never accepted gets a 503 at stop, not a reset."""
     server = RewardServer(reward_model, ServeSettings(port=0)).start()
-    server.httpd.shutdown()   # the accept loop is gone; the listening socket still takes connections
+    server.httpd.shutdown()  # the accept loop is gone; the listening socket still takes connections
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
     server.stop()

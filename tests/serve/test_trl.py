@@ -1,4 +1,5 @@
 """mrrml reward functions inside a real TRL GRPOTrainer (tiny random Qwen3 policy, CPU, 2 steps)."""
+
 from __future__ import annotations
 
 import math
@@ -19,15 +20,20 @@ def test_functions_match_the_python_api(reward_model):
     funcs = make_reward_funcs(reward_model, scenario="hedging")
     dims = reward_model.dimensions
     assert [f.__name__ for f in funcs] == [f"mrrml_{d}" for d in dims] + ["mrrml_reward"]
-    completions = [[{"role": "assistant", "content": "Usually not; see a doctor."}],
-                   [{"role": "assistant", "content": [{"type": "text", "text": "About 2 litres a day."}]}]]
-    expected = reward_model.score(CONVERSATIONS, ["Usually not; see a doctor.", "About 2 litres a day."],
-                                  scenario="hedging")
+    completions = [
+        [{"role": "assistant", "content": "Usually not; see a doctor."}],
+        [{"role": "assistant", "content": [{"type": "text", "text": "About 2 litres a day."}]}],
+    ]
+    expected = reward_model.score(
+        CONVERSATIONS, ["Usually not; see a doctor.", "About 2 litres a day."], scenario="hedging"
+    )
     for j, f in enumerate(funcs[:-1]):
         assert f(prompts=CONVERSATIONS, completions=completions) == pytest.approx(
-            expected.normalized[:, j].tolist(), abs=1e-5)
+            expected.normalized[:, j].tolist(), abs=1e-5
+        )
     assert funcs[-1](prompts=CONVERSATIONS, completions=completions, trainer_state=None) == pytest.approx(
-        expected.reward.tolist(), abs=1e-5)
+        expected.reward.tolist(), abs=1e-5
+    )
     assert funcs[0]._scorer.model_calls == 1  # one model call serves every function of the batch
     assert grpo_reward_weights(funcs) == [0.0] * len(dims) + [1.0]
 
@@ -35,8 +41,9 @@ def test_functions_match_the_python_api(reward_model):
 def test_per_row_cell_columns(reward_model):
     total = make_reward_funcs(reward_model)[-1]
     prompts, answers = ["q1", "q2"], ["a1", "a2"]
-    got = total(prompts=prompts, completions=answers, scenario=["hedging", "global_health"],
-                discipline=["pediatrics", None])
+    got = total(
+        prompts=prompts, completions=answers, scenario=["hedging", "global_health"], discipline=["pediatrics", None]
+    )
     first = reward_model.score(prompts[:1], answers[:1], scenario="hedging", discipline="pediatrics").reward
     second = reward_model.score(prompts[1:], answers[1:], scenario="global_health").reward
     assert got == pytest.approx([float(first[0]), float(second[0])], abs=1e-5)
@@ -56,12 +63,24 @@ def test_grpo_trainer_runs_with_mrrml_rewards(tiny_qwen3_dir, qwen_tokenizer, rm
     funcs = make_reward_funcs(rm_dir, scenario="emergency_referrals")  # loads the saved directory
     policy = AutoModelForCausalLM.from_pretrained(tiny_qwen3_dir, local_files_only=True)
     dataset = Dataset.from_list([{"prompt": c} for c in CONVERSATIONS] * 2)
-    config = GRPOConfig(output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=2,
-                        num_generations=2, max_completion_length=6, learning_rate=1e-3, logging_steps=1,
-                        report_to=[], use_cpu=True, save_strategy="no", reward_weights=grpo_reward_weights(funcs),
-                        disable_tqdm=True, seed=0)
-    trainer = GRPOTrainer(model=policy, reward_funcs=funcs, args=config, train_dataset=dataset,
-                          processing_class=qwen_tokenizer)
+    config = GRPOConfig(
+        output_dir=str(tmp_path),
+        max_steps=2,
+        per_device_train_batch_size=2,
+        num_generations=2,
+        max_completion_length=6,
+        learning_rate=1e-3,
+        logging_steps=1,
+        report_to=[],
+        use_cpu=True,
+        save_strategy="no",
+        reward_weights=grpo_reward_weights(funcs),
+        disable_tqdm=True,
+        seed=0,
+    )
+    trainer = GRPOTrainer(
+        model=policy, reward_funcs=funcs, args=config, train_dataset=dataset, processing_class=qwen_tokenizer
+    )
     before = {n: p.detach().clone() for n, p in policy.named_parameters()}
     trainer.train()
     assert trainer.state.global_step == 2

@@ -1,4 +1,5 @@
 """A tiny valid matrix whose line numbers the malformed-matrix tests rely on (do not reflow it)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Whatever an author types, loading either succeeds or raises MatrixError with in-range lines."""
+
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
@@ -8,7 +9,27 @@ from mrrml.errors import MatrixError
 from mrrml.standards.loader import load_matrix_text
 
 from_line = st.integers(min_value=0, max_value=60)
-TOKENS = ["", " ", ":", "-", "[", "{", "}", "0", "-3", "true", "null", ".nan", "x", "accuracy", "  ", "\t", "'", "&a", "*a"]
+TOKENS = [
+    "",
+    " ",
+    ":",
+    "-",
+    "[",
+    "{",
+    "}",
+    "0",
+    "-3",
+    "true",
+    "null",
+    ".nan",
+    "x",
+    "accuracy",
+    "  ",
+    "\t",
+    "'",
+    "&a",
+    "*a",
+]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -1,4 +1,5 @@
-"""The typed matrix: cell weights exactly as DESIGN §1 says, look-ups, criteria and round-trips."""
+"""The typed matrix: cell weights exactly as docs/design.md §1 says, look-ups, criteria and round-trips."""
+
 from __future__ import annotations
 
 import math
@@ -14,20 +15,44 @@ from mrrml.standards.matrix import Cell, Criterion, Dimension, Discipline, Scena
 
 HEALTHBENCH_DIMS = ["accuracy", "completeness", "communication_quality", "context_awareness", "instruction_following"]
 HEALTHBENCH_SCENARIOS = [
-    "emergency_referrals", "context_seeking", "global_health", "health_data_tasks", "hedging", "communication",
+    "emergency_referrals",
+    "context_seeking",
+    "global_health",
+    "health_data_tasks",
+    "hedging",
+    "communication",
     "complex_responses",
 ]
 HEALTHBENCH_DISCIPLINES = [
-    "internal_medicine", "pediatrics", "obstetrics", "cardiology", "psychiatry", "pharmacy", "nursing",
-    "emergency_medicine", "surgery", "infectious_disease",
+    "internal_medicine",
+    "pediatrics",
+    "obstetrics",
+    "cardiology",
+    "psychiatry",
+    "pharmacy",
+    "nursing",
+    "emergency_medicine",
+    "surgery",
+    "infectious_disease",
 ]
 MRRML_DIMS = ["information_quality", "clinical_reasoning", "safety_compliance", "communication_empathy"]
 MRRML_SCENARIOS = [
-    "chronic_disease_management", "pediatric_consultation", "emergency_triage", "medication_consultation",
-    "preventive_care", "mental_health_support",
+    "chronic_disease_management",
+    "pediatric_consultation",
+    "emergency_triage",
+    "medication_consultation",
+    "preventive_care",
+    "mental_health_support",
 ]
 MRRML_DISCIPLINES = [
-    "internal_medicine", "surgery", "pharmacy", "nursing", "pediatrics", "cardiology", "psychiatry", "obstetrics",
+    "internal_medicine",
+    "surgery",
+    "pharmacy",
+    "nursing",
+    "pediatrics",
+    "cardiology",
+    "psychiatry",
+    "obstetrics",
 ]
 
 
@@ -39,9 +64,17 @@ def shipped(request) -> StandardsMatrix:
 def test_shipped_ids_match_the_contract():
     hb = load_matrix(shipped_matrix("healthbench"))
     assert (hb.dimension_ids, hb.scenario_ids, hb.discipline_ids) == (
-        HEALTHBENCH_DIMS, HEALTHBENCH_SCENARIOS, HEALTHBENCH_DISCIPLINES)
+        HEALTHBENCH_DIMS,
+        HEALTHBENCH_SCENARIOS,
+        HEALTHBENCH_DISCIPLINES,
+    )
     assert [d.template_operator for d in hb.dimensions] == [
-        "accuracy", "completeness", "communication", "context", "instruction"]
+        "accuracy",
+        "completeness",
+        "communication",
+        "context",
+        "instruction",
+    ]
     mr = load_matrix(shipped_matrix("mr-rml"))
     assert (mr.dimension_ids, mr.scenario_ids, mr.discipline_ids) == (MRRML_DIMS, MRRML_SCENARIOS, MRRML_DISCIPLINES)
     assert [d.template_operator for d in mr.dimensions] == ["accuracy", "reasoning", "safety", "empathy"]
@@ -61,7 +94,9 @@ def test_shipped_rubrics_are_substantial(shipped):
 
 def test_every_applicable_cell_sums_to_one(shipped):
     cells = shipped.applicable_cells()
-    assert len(cells) == len(shipped.scenarios) * len(shipped.disciplines) - sum(not c.applicable for c in shipped.cells)
+    assert len(cells) == len(shipped.scenarios) * len(shipped.disciplines) - sum(
+        not c.applicable for c in shipped.cells
+    )
     for s, c in cells:
         weights = shipped.cell_weights(s, c)
         assert list(weights) == shipped.dimension_ids
@@ -82,9 +117,14 @@ def _matrix(cells=()) -> StandardsMatrix:
     crit = (Criterion("ok", 1, "principle"),)
     levels = {"good": "g", "medium": "m", "poor": "p"}
     return StandardsMatrix(
-        name="m", version="1", description="d",
+        name="m",
+        version="1",
+        description="d",
         dimensions=tuple(Dimension(d, d, d, crit, levels, "accuracy") for d in ("a", "b", "c")),
-        scenarios=(Scenario("s1", "S1", "", {"a": 2.0, "b": 1.0}), Scenario("s2", "S2", "", {"a": 1.0, "b": 1.0, "c": 2.0})),
+        scenarios=(
+            Scenario("s1", "S1", "", {"a": 2.0, "b": 1.0}),
+            Scenario("s2", "S2", "", {"a": 1.0, "b": 1.0, "c": 2.0}),
+        ),
         disciplines=(
             Discipline("x", "X", "", {"b": 3.0}, {"a": (Criterion("extra", -2, "hard_rule"),)}),
             Discipline("y", "Y", "", {}, {}),

@@ -4,11 +4,13 @@ The ``jsonschema`` package is used when installed. It is not a dependency of mrr
 same checks also run through a small validator of exactly the keywords our schema uses; a
 test makes sure the schema uses no keyword that validator would silently ignore.
 """
+
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -18,8 +20,23 @@ from mrrml.standards.scaffold import scaffold
 from mrrml.standards.schema import CELL, CRITERION, DIMENSION, DISCIPLINE, SCENARIO, TOP, json_schema
 
 ANNOTATIONS = {"$schema", "$id", "title", "description", "$defs"}
-CHECKED = {"$ref", "type", "minLength", "pattern", "enum", "const", "not", "minItems", "items", "minProperties",
-           "propertyNames", "additionalProperties", "properties", "required", "minimum"}
+CHECKED = {
+    "$ref",
+    "type",
+    "minLength",
+    "pattern",
+    "enum",
+    "const",
+    "not",
+    "minItems",
+    "items",
+    "minProperties",
+    "propertyNames",
+    "additionalProperties",
+    "properties",
+    "required",
+    "minimum",
+}
 _TYPES = {
     "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
@@ -123,8 +140,13 @@ def test_schema_properties_are_the_loaders_keys():
     schema = json_schema()
     defs = schema["$defs"]
     assert set(schema["properties"]) == set(TOP.keys) and schema["required"] == list(TOP.required)
-    for name, section in (("dimension", DIMENSION), ("scenario", SCENARIO), ("discipline", DISCIPLINE),
-                          ("cell", CELL), ("criterion", CRITERION)):
+    for name, section in (
+        ("dimension", DIMENSION),
+        ("scenario", SCENARIO),
+        ("discipline", DISCIPLINE),
+        ("cell", CELL),
+        ("criterion", CRITERION),
+    ):
         assert set(defs[name]["properties"]) == set(section.keys)
         assert defs[name]["required"] == list(section.required)
         assert defs[name]["additionalProperties"] is False

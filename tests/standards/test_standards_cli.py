@@ -1,4 +1,5 @@
 """``mrrml standards``: exit codes and output of validate, show, new and schema, via the real entry point."""
+
 from __future__ import annotations
 
 import json
@@ -97,7 +98,10 @@ def test_new_to_stdout_matches_scaffold(capsys):
     text = capsys.readouterr().out
     assert text == scaffold("demo")
     assert load_matrix_text(text).applicable_cells() == [
-        ("emergency_triage", "nursing"), ("emergency_triage", "pharmacy"), ("chronic_care", "nursing")]
+        ("emergency_triage", "nursing"),
+        ("emergency_triage", "pharmacy"),
+        ("chronic_care", "nursing"),
+    ]
 
 
 def test_schema_command(tmp_path, capsys):

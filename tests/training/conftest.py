@@ -1,4 +1,5 @@
 """Fixtures of the training tests (record files written by the tests themselves)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mrrml.data.records import PairRecord, RatedRecord
-from training_helpers import TOPICS, make_triplets, write_jsonl
+from tests.training.training_helpers import TOPICS, make_triplets, write_jsonl
 
 
 @pytest.fixture(scope="session")
@@ -17,10 +18,23 @@ def triplet_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def mixed_files(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("mixed")
-    pairs = [PairRecord(prompt=f"Question {i} about {t}?", chosen=f"Careful advice on {t}.", rejected="No idea.",
-                        dimension=None if i % 2 else "accuracy", id=f"p{i}", scenario="hedging" if i % 2 else None)
-             for i, t in enumerate(TOPICS[:8])]
-    rated = [RatedRecord(prompt=f"Rate {t}", response=f"Answer about {t}.", scores={"accuracy": 0.5 + i / 10},
-                         id=f"r{i}") for i, t in enumerate(TOPICS[:6])]
-    return {"triplets": write_jsonl(root / "t.jsonl", make_triplets(20, neutral=True)),
-            "pairs": write_jsonl(root / "p.jsonl", pairs), "rated": write_jsonl(root / "r.jsonl", rated)}
+    pairs = [
+        PairRecord(
+            prompt=f"Question {i} about {t}?",
+            chosen=f"Careful advice on {t}.",
+            rejected="No idea.",
+            dimension=None if i % 2 else "accuracy",
+            id=f"p{i}",
+            scenario="hedging" if i % 2 else None,
+        )
+        for i, t in enumerate(TOPICS[:8])
+    ]
+    rated = [
+        RatedRecord(prompt=f"Rate {t}", response=f"Answer about {t}.", scores={"accuracy": 0.5 + i / 10}, id=f"r{i}")
+        for i, t in enumerate(TOPICS[:6])
+    ]
+    return {
+        "triplets": write_jsonl(root / "t.jsonl", make_triplets(20, neutral=True)),
+        "pairs": write_jsonl(root / "p.jsonl", pairs),
+        "rated": write_jsonl(root / "r.jsonl", rated),
+    }

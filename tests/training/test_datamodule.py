@@ -1,4 +1,5 @@
 """The data module: mixing, length bucketing, determinism, sharding, truncation counts, located errors."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import pytest
 from mrrml.data.batching import LengthBucketBatchSampler
 from mrrml.data.datamodule import DataSource, RewardDataModule
 from mrrml.errors import ConfigError, RecordError
-from training_helpers import make_triplets, write_jsonl
+from tests.training.training_helpers import make_triplets, write_jsonl
 
 
 def _dm(qwen_tokenizer, sources, **kwargs) -> RewardDataModule:
@@ -42,10 +43,12 @@ def test_batches_are_bucketed_by_length(qwen_tokenizer, tmp_path):
     path = write_jsonl(tmp_path / "lengths.jsonl", records)
     dm = _dm(qwen_tokenizer, [DataSource(str(path))], bucket_multiplier=8, seed=0)
     dataset, _ = dm._dataset("train")
-    sampler = LengthBucketBatchSampler(dataset.lengths, [(list(range(len(dataset))), 1.0)], 4,
-                                       bucket_multiplier=8, seed=0)
-    unbucketed = LengthBucketBatchSampler(dataset.lengths, [(list(range(len(dataset))), 1.0)], 4,
-                                          bucket_multiplier=1, seed=0)
+    sampler = LengthBucketBatchSampler(
+        dataset.lengths, [(list(range(len(dataset))), 1.0)], 4, bucket_multiplier=8, seed=0
+    )
+    unbucketed = LengthBucketBatchSampler(
+        dataset.lengths, [(list(range(len(dataset))), 1.0)], 4, bucket_multiplier=1, seed=0
+    )
 
     def waste(s):
         return sum(max(dataset.lengths[i] for i in b) * len(b) - sum(dataset.lengths[i] for i in b) for b in s)

@@ -1,4 +1,5 @@
 """Distributed training on CPU: DDP (gloo, two processes) against one process; FSDP / DeepSpeed as far as a CPU allows."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -14,7 +15,7 @@ from safetensors.torch import load_file
 
 from mrrml.cli.train import run as train_run
 from mrrml.training.module import RewardModelModule
-from training_helpers import module_kwargs, write_cli_config
+from tests.training.training_helpers import module_kwargs, write_cli_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,8 +34,14 @@ def test_ddp_two_processes_match_one_process(tmp_path, triplet_file):
 
     ddp = write_cli_config(tmp_path / "ddp.yaml", triplet_file, tmp_path / "ddp", devices=2, strategy="ddp")
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([str(Path(sys.executable).parent / "mrrml"), "fit", "-c", str(ddp), "--data.batch_size", "4"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=170)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "mrrml"), "fit", "-c", str(ddp), "--data.batch_size", "4"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
     one, two = _weights(tmp_path / "single" / "model"), _weights(tmp_path / "ddp" / "model")
@@ -52,7 +59,9 @@ def test_fsdp_strategy_builds_but_refuses_a_cpu():
     """FSDP is as far as a CPU goes: the strategy object builds; the Trainer asks for GPUs."""
     from lightning.pytorch.strategies import FSDPStrategy
 
-    strategy = FSDPStrategy(sharding_strategy="FULL_SHARD", state_dict_type="sharded", auto_wrap_policy={torch.nn.Linear})
+    strategy = FSDPStrategy(
+        sharding_strategy="FULL_SHARD", state_dict_type="sharded", auto_wrap_policy={torch.nn.Linear}
+    )
     assert strategy.sharding_strategy.name == "FULL_SHARD"
     with pytest.raises(ValueError, match="requires a GPU accelerator"):
         pl.Trainer(accelerator="cpu", devices=1, strategy=strategy, logger=False)

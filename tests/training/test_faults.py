@@ -1,4 +1,5 @@
 """Checkpoints and faults: a run killed mid-epoch resumes to the same weights; a NaN loss stops cleanly."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,7 +13,7 @@ from mrrml.data.datamodule import DataSource, RewardDataModule
 from mrrml.errors import TrainingError
 from mrrml.training.callbacks import ModelDirExport
 from mrrml.training.module import RewardModelModule
-from training_helpers import module_kwargs
+from tests.training.training_helpers import module_kwargs
 
 
 class Crash(RuntimeError):
@@ -32,9 +33,16 @@ def _fit(root: Path, data: Path, max_steps: int, callbacks=(), ckpt_path=None) -
     pl.seed_everything(0)
     module = RewardModelModule(**module_kwargs())
     datamodule = RewardDataModule(train=[DataSource(str(data))], val_fraction=0.0, batch_size=4, seed=0)
-    trainer = pl.Trainer(accelerator="cpu", max_steps=max_steps, logger=False, enable_progress_bar=False,
-                         enable_model_summary=False, default_root_dir=root, limit_val_batches=0,
-                         callbacks=list(callbacks))
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_steps=max_steps,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=root,
+        limit_val_batches=0,
+        callbacks=list(callbacks),
+    )
     trainer.fit(module, datamodule, ckpt_path=ckpt_path)
     return module
 
@@ -83,13 +91,14 @@ class PoisonAtStep(Callback):
 
 def test_nan_loss_stops_with_step_and_batch_and_writes_no_checkpoint(tmp_path, triplet_file):
     ckpt_dir = tmp_path / "ckpt"
-    every_step = ModelCheckpoint(dirpath=ckpt_dir, every_n_train_steps=1, save_top_k=-1, save_last=True,
-                                 filename="{step}")
+    every_step = ModelCheckpoint(
+        dirpath=ckpt_dir, every_n_train_steps=1, save_top_k=-1, save_last=True, filename="{step}"
+    )
     with pytest.raises(TrainingError) as error:
         _fit(tmp_path, triplet_file, 10, callbacks=[every_step, PoisonAtStep(3)])
     message = str(error.value)
     assert "global step 3" in message and "non-finite loss" in message
-    assert "records of the batch" in message and "'t0-" in message   # the ids of the batch's records
+    assert "records of the batch" in message and "'t0-" in message  # the ids of the batch's records
     steps = sorted(int(p.stem.split("=")[1]) for p in ckpt_dir.glob("step=*.ckpt"))
-    assert steps == [1, 2, 3]   # checkpoints after steps 1..3 (global_step 3 = three finished steps), none after
+    assert steps == [1, 2, 3]  # checkpoints after steps 1..3 (global_step 3 = three finished steps), none after
     assert torch.load(ckpt_dir / "last.ckpt", weights_only=True)["global_step"] == 3

@@ -1,6 +1,8 @@
 """The LightningModule: every loss term on mixed data, metrics, schedule, normalisation, the exported model."""
+
 from __future__ import annotations
 
+import itertools
 import math
 
 import lightning.pytorch as pl
@@ -12,7 +14,7 @@ from mrrml.data.datamodule import DataSource, RewardDataModule
 from mrrml.training.callbacks import ModelDirExport
 from mrrml.training.metrics import TripletMetrics
 from mrrml.training.module import RewardModelModule, warmup_cosine
-from training_helpers import module_kwargs
+from tests.training.training_helpers import module_kwargs
 
 
 @pytest.fixture(scope="module")
@@ -21,17 +23,26 @@ def trained(tmp_path_factory, mixed_files):
     root = tmp_path_factory.mktemp("fit")
     pl.seed_everything(0)
     module = RewardModelModule(**module_kwargs())
-    datamodule = RewardDataModule(train=[DataSource(str(p)) for p in mixed_files.values()], val_fraction=0.25,
-                                  batch_size=6, seed=0)
-    trainer = pl.Trainer(accelerator="cpu", max_steps=4, logger=False, enable_progress_bar=False,
-                         enable_model_summary=False, enable_checkpointing=False, default_root_dir=root,
-                         callbacks=[ModelDirExport(final_dir=str(root / "model"))], log_every_n_steps=1)
+    datamodule = RewardDataModule(
+        train=[DataSource(str(p)) for p in mixed_files.values()], val_fraction=0.25, batch_size=6, seed=0
+    )
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_steps=4,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        default_root_dir=root,
+        callbacks=[ModelDirExport(final_dir=str(root / "model"))],
+        log_every_n_steps=1,
+    )
     trainer.fit(module, datamodule)
     return module, datamodule, trainer, root / "model"
 
 
 def test_mixed_kinds_train_with_every_term_logged(trained):
-    module, datamodule, trainer, _ = trained
+    module, _datamodule, trainer, _ = trained
     logged = trainer.logged_metrics
     for term in ("rank", "axis", "perp", "ortho", "neutral", "center", "gprc", "overall", "rated", "loss"):
         assert f"train/{term}" in logged and math.isfinite(float(logged[f"train/{term}"])), term
@@ -78,8 +89,9 @@ def test_compiled_loss_gives_the_eager_gradients(qwen_tokenizer, triplet_file):
 def test_quantised_backbone_forces_eager_loss():
     from mrrml.model.backbone import BackboneConfig
 
-    kwargs = module_kwargs(backbone=BackboneConfig("builtin:tiny-qwen3", quantization="4bit"), compile_loss=True,
-                           lazy_build=True)
+    kwargs = module_kwargs(
+        backbone=BackboneConfig("builtin:tiny-qwen3", quantization="4bit"), compile_loss=True, lazy_build=True
+    )
     assert RewardModelModule(**kwargs).compile_loss is False
 
 
@@ -87,8 +99,8 @@ def test_warmup_then_cosine():
     total, warmup = 100, 10
     values = [warmup_cosine(s, total, warmup, 0.1) for s in range(total + 1)]
     assert values[0] == pytest.approx(0.1) and values[9] == pytest.approx(1.0)
-    assert all(a <= b for a, b in zip(values[:10], values[1:10]))
-    assert all(a >= b for a, b in zip(values[10:], values[11:]))
+    assert all(a <= b for a, b in itertools.pairwise(values[:10]))
+    assert all(a >= b for a, b in itertools.pairwise(values[10:]))
     assert values[-1] == pytest.approx(0.1)
 
 
@@ -102,6 +114,6 @@ def test_triplet_metrics_per_dimension():
     out = metrics.compute()
     assert out["order_acc/a"] == pytest.approx(0.5) and out["betweenness/a"] == pytest.approx(0.5)
     assert out["pairwise_acc/a"] == pytest.approx(5 / 6) and out["pairwise_acc/b"] == pytest.approx(1.0)
-    assert torch.isnan(out["order_acc/b"])   # no triplet with a medium answer on b
+    assert torch.isnan(out["order_acc/b"])  # no triplet with a medium answer on b
     # leakage of a: other head moved |0-1| + 0 over own gaps 2 + 1
     assert out["leakage/a"] == pytest.approx((1 + 0) / (2 + 1))

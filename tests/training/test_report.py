@@ -1,4 +1,5 @@
 """Reports (JSON + HTML with inline SVG) and the demo end to end at toy size."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,12 @@ from mrrml.training.report import bar_chart, line_chart, write_report
 def test_charts_are_well_formed_svg():
     bars = bar_chart("acc", ["a", "b"], {"GPRC": [0.9, float("nan")], "rank only": [0.5, 0.7]})
     root = ET.fromstring(bars)
-    rects = [r for r in root.iter("{http://www.w3.org/2000/svg}rect") if r.find("{http://www.w3.org/2000/svg}title") is not None]
-    assert len(rects) == 3   # the NaN bar is left out
+    rects = [
+        r
+        for r in root.iter("{http://www.w3.org/2000/svg}rect")
+        if r.find("{http://www.w3.org/2000/svg}title") is not None
+    ]
+    assert len(rects) == 3  # the NaN bar is left out
     heights = sorted(float(r.get("height")) for r in rects)
     assert heights[-1] == pytest.approx(0.9 / 0.5 * heights[0])
     lines = line_chart("terms", [0, 1, 2], {"rank": [1.0, 0.5, 0.25], "axis": [0.1, 0.1, 0.05]}, log_y=True)
@@ -23,8 +28,9 @@ def test_charts_are_well_formed_svg():
 
 
 def test_write_report_files(tmp_path):
-    json_path, html_path = write_report(tmp_path, {"title": "t <x>", "value": 1.5},
-                                        [("Section", bar_chart("c", ["d"], {"r": [0.5]}))])
+    json_path, html_path = write_report(
+        tmp_path, {"title": "t <x>", "value": 1.5}, [("Section", bar_chart("c", ["d"], {"r": [0.5]}))]
+    )
     assert json.loads(json_path.read_text())["value"] == 1.5
     page = html_path.read_text()
     assert "<svg" in page and "t &lt;x&gt;" in page and "matplotlib" not in page
@@ -33,8 +39,29 @@ def test_write_report_files(tmp_path):
 @pytest.mark.slow
 def test_demo_at_toy_size(tmp_path):
     out = tmp_path / "demo"
-    assert demo_run(["--out", str(out), "--n", "50", "--epochs", "0.5", "--hidden", "32", "--layers", "1",
-                     "--batch-size", "4", "--max-answer-tokens", "96", "--healthbench-limit", "4"]) == 0
+    assert (
+        demo_run(
+            [
+                "--out",
+                str(out),
+                "--n",
+                "50",
+                "--epochs",
+                "0.5",
+                "--hidden",
+                "32",
+                "--layers",
+                "1",
+                "--batch-size",
+                "4",
+                "--max-answer-tokens",
+                "96",
+                "--healthbench-limit",
+                "4",
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "report.json").read_text())
     run = report["runs"][0]
     assert run["steps"] >= 1 and report["synthesis"]["kept"] > 0

@@ -1,4 +1,5 @@
 """`mrrml fit|validate|test|predict` through LightningCLI: every shipped config parses, --print_config round-trips."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,8 @@ import pytest
 import yaml
 from jsonargparse import Namespace
 
-from mrrml.cli.train import MrrmlCLI, run as train_run
+from mrrml.cli.train import MrrmlCLI
+from mrrml.cli.train import run as train_run
 from mrrml.data.datamodule import RewardDataModule
 from mrrml.training.module import RewardModelModule
 
@@ -27,8 +29,13 @@ def _parse(args: list[str]) -> ParseOnly:
 
 
 def test_all_five_configs_ship():
-    assert {p.name for p in CONFIGS} >= {"tiny-cpu.yaml", "smollm2-135m-lora.yaml", "qwen3-0.6b-lora.yaml",
-                                          "qwen3-8b-qlora.yaml", "qwen3-32b-fsdp.yaml"}
+    assert {p.name for p in CONFIGS} >= {
+        "tiny-cpu.yaml",
+        "smollm2-135m-lora.yaml",
+        "qwen3-0.6b-lora.yaml",
+        "qwen3-8b-qlora.yaml",
+        "qwen3-32b-fsdp.yaml",
+    }
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
@@ -39,7 +46,7 @@ def test_config_parses_and_dump_round_trips(config, tmp_path):
     dumped.write_text(cli.parser.dump(cli.config))
     again = _parse(["-c", str(dumped)])
     first, second = cli.config.clone(), again.config.clone()
-    del first["config"], second["config"]   # the file names differ, nothing else may
+    del first["config"], second["config"]  # the file names differ, nothing else may
     assert second == first
     # every config starts with a comment saying what it is for
     assert config.read_text().startswith("# ")
@@ -89,14 +96,31 @@ def test_bad_option_is_a_clean_error(capsys):
 
 
 def test_predict_writes_scores_per_answer(tmp_path, triplet_file):
-    from training_helpers import write_cli_config
+    from tests.training.training_helpers import write_cli_config
 
     config = write_cli_config(tmp_path / "predict.yaml", triplet_file, tmp_path / "run")
     output = tmp_path / "predictions.jsonl"
-    assert train_run(["predict", "-c", str(config), "--data.predict", f"[{{path: {triplet_file}}}]",
-                      "--predictions.output", str(output)]) == 0
+    assert (
+        train_run(
+            [
+                "predict",
+                "-c",
+                str(config),
+                "--data.predict",
+                f"[{{path: {triplet_file}}}]",
+                "--predictions.output",
+                str(output),
+            ]
+        )
+        == 0
+    )
     rows = [json.loads(line) for line in output.read_text().splitlines()]
-    assert len(rows) == 120   # 40 triplets x (good, medium, poor)
+    assert len(rows) == 120  # 40 triplets x (good, medium, poor)
     assert {r["role"] for r in rows} == {"good", "medium", "poor"}
-    assert set(rows[0]["scores"]) == {"accuracy", "completeness", "communication_quality", "context_awareness",
-                                      "instruction_following"}
+    assert set(rows[0]["scores"]) == {
+        "accuracy",
+        "completeness",
+        "communication_quality",
+        "context_awareness",
+        "instruction_following",
+    }

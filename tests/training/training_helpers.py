@@ -4,6 +4,7 @@ The triplets degrade one dimension per record in a way a model can pick up (diff
 dimension and level), so a few steps of training move the metrics; the tests check mechanics
 (equality of runs, errors, files), never a hard-coded score.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,20 @@ from pathlib import Path
 from mrrml.data.records import TripletRecord, record_to_dict
 
 DIMS = ["accuracy", "completeness", "communication_quality", "context_awareness", "instruction_following"]
-TOPICS = ["a mild fever", "a sprained ankle", "seasonal allergies", "a tension headache", "mild dehydration",
-          "a minor burn", "an insect bite", "heartburn", "a dry cough", "trouble sleeping", "a nosebleed",
-          "motion sickness"]
+TOPICS = [
+    "a mild fever",
+    "a sprained ankle",
+    "seasonal allergies",
+    "a tension headache",
+    "mild dehydration",
+    "a minor burn",
+    "an insect bite",
+    "heartburn",
+    "a dry cough",
+    "trouble sleeping",
+    "a nosebleed",
+    "motion sickness",
+]
 DEGRADE = {
     "accuracy": ("Some details may be wrong.", "Take ten times the usual dose."),
     "completeness": ("That is most of it.", "That is all."),
@@ -31,11 +43,20 @@ def make_triplets(n: int, seed: int = 0, neutral: bool = False) -> list[TripletR
         dim = DIMS[i % len(DIMS)]
         good = f"For {topic}, rest, drink fluids and see a clinician if it gets worse or lasts over three days."
         medium_suffix, poor_suffix = DEGRADE[dim]
-        records.append(TripletRecord(
-            id=f"t{seed}-{i}", prompt=f"Case {i}: what should I do about {topic}?", dimension=dim,
-            scenario="context_seeking", discipline="internal_medicine", good=good,
-            medium=f"For {topic}, rest. {medium_suffix}", poor=f"{poor_suffix} {poor_suffix}",
-            neutral=(good + " I hope this helps.") if neutral else None, source="test"))
+        records.append(
+            TripletRecord(
+                id=f"t{seed}-{i}",
+                prompt=f"Case {i}: what should I do about {topic}?",
+                dimension=dim,
+                scenario="context_seeking",
+                discipline="internal_medicine",
+                good=good,
+                medium=f"For {topic}, rest. {medium_suffix}",
+                poor=f"{poor_suffix} {poor_suffix}",
+                neutral=(good + " I hope this helps.") if neutral else None,
+                source="test",
+            )
+        )
     return records
 
 
@@ -45,16 +66,30 @@ def write_jsonl(path: Path, records) -> Path:
     return path
 
 
-TINY = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
-        "num_key_value_heads": 1, "head_dim": 16}
+TINY = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "head_dim": 16,
+}
 
 
 def module_kwargs(**overrides) -> dict:
     """Init args of RewardModelModule for a very small random Qwen3 (fast on 2 shared cores)."""
     from mrrml.model.backbone import BackboneConfig
 
-    kwargs = dict(backbone=BackboneConfig("builtin:tiny-qwen3", tiny=dict(TINY)), matrix="healthbench",
-                  lr=1e-3, head_lr=3e-3, warmup=0.1, compile_loss=False, max_prompt_tokens=64, max_answer_tokens=48)
+    kwargs = dict(
+        backbone=BackboneConfig("builtin:tiny-qwen3", tiny=dict(TINY)),
+        matrix="healthbench",
+        lr=1e-3,
+        head_lr=3e-3,
+        warmup=0.1,
+        compile_loss=False,
+        max_prompt_tokens=64,
+        max_answer_tokens=48,
+    )
     kwargs.update(overrides)
     return kwargs
 
@@ -65,13 +100,29 @@ def write_cli_config(path: Path, train: Path, root: Path, **trainer) -> Path:
 
     config = {
         "seed_everything": 0,
-        "model": {"backbone": {"name_or_path": "builtin:tiny-qwen3", "tiny": dict(TINY)}, "matrix": "healthbench",
-                  "lr": 1e-3, "head_lr": 3e-3, "warmup": 0.1, "compile_loss": False,
-                  "max_prompt_tokens": 64, "max_answer_tokens": 48},
+        "model": {
+            "backbone": {"name_or_path": "builtin:tiny-qwen3", "tiny": dict(TINY)},
+            "matrix": "healthbench",
+            "lr": 1e-3,
+            "head_lr": 3e-3,
+            "warmup": 0.1,
+            "compile_loss": False,
+            "max_prompt_tokens": 64,
+            "max_answer_tokens": 48,
+        },
         "data": {"train": [{"path": str(train)}], "val_fraction": 0.0, "batch_size": 4, "seed": 0},
-        "trainer": {"accelerator": "cpu", "devices": 1, "max_steps": 4, "logger": False,
-                    "enable_checkpointing": False, "enable_progress_bar": False, "enable_model_summary": False,
-                    "default_root_dir": str(root), "limit_val_batches": 0, **trainer},
+        "trainer": {
+            "accelerator": "cpu",
+            "devices": 1,
+            "max_steps": 4,
+            "logger": False,
+            "enable_checkpointing": False,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "default_root_dir": str(root),
+            "limit_val_batches": 0,
+            **trainer,
+        },
         "export": {"final_dir": str(root / "model"), "with_checkpoints": False},
     }
     path.write_text(yaml.safe_dump(config))

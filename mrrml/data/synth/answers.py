@@ -6,14 +6,21 @@ required element, escalation, support...), and degrades or rewrites it by changi
 layout. That makes "medium and poor differ from good only along the target dimension" checkable
 structurally with :func:`answer_diff`, not just by comparing strings.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
 # Body segments are rendered in the requested list format; the rest are paragraphs.
 BODY_KINDS = ("fact", "rationale", "differential", "context", "element", "escalation")
-GROUP_OF = {"fact": "info", "rationale": "info", "differential": "info", "context": "info",
-            "element": "action", "escalation": "safety"}
+GROUP_OF = {
+    "fact": "info",
+    "rationale": "info",
+    "differential": "info",
+    "context": "info",
+    "element": "action",
+    "escalation": "safety",
+}
 
 
 @dataclass(frozen=True)
@@ -42,10 +49,10 @@ class Answer:
     segments: tuple[Segment, ...]
     layout: Layout
 
-    def with_segments(self, segments: list[Segment] | tuple[Segment, ...]) -> "Answer":
+    def with_segments(self, segments: list[Segment] | tuple[Segment, ...]) -> Answer:
         return replace(self, segments=tuple(segments))
 
-    def with_layout(self, **changes: object) -> "Answer":
+    def with_layout(self, **changes: object) -> Answer:
         return replace(self, layout=replace(self.layout, **changes))
 
 

@@ -1,8 +1,10 @@
 """What every synthesis backend returns, and the interface the runner drives."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from ..records import TripletRecord
 from .planner import PlanItem

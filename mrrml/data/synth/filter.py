@@ -10,22 +10,24 @@ against the case bank's fact, element, escalation and rationale lists, the promp
 and fixed lexicons for jargon, reassurance and tone — so a generator bug that fails to degrade (or
 degrades the wrong thing) shows up as a drop.
 """
+
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from ...errors import ConfigError
-from ..records import Prompt, TripletRecord
+from ..chat import Prompt
+from ..records import TripletRecord
 from .casebank import GENERIC_POOL, MODIFIERS
 
 if TYPE_CHECKING:
     from ...standards.matrix import StandardsMatrix
 
 Scorer = Callable[[Sequence[Prompt], Sequence[str], str], Sequence[float]]
-
 
 
 class PhraseSet:
@@ -62,22 +64,92 @@ _CONTRADICT = PhraseSet(m.contradict for m in MODIFIERS.values())
 # The judge's own clinical-register lexicon (word stems), written independently of the generator's
 # plain->jargon table in phrasing.py: it is broader (record shorthand, Latin-derived terms, dosing
 # abbreviations), so it would also catch jargon a future generator or an LLM backend produces.
-_JARGON = re.compile(r"\b(?:" + "|".join((
-    r"abdom\w*", r"umbilic\w*", r"o?edema\w*", r"dyspn\w*", r"pyrex\w*", r"febrile", r"emesis", r"ha?emorrhag\w*",
-    r"renal", r"hepatic", r"exanthem\w*", r"CVA", r"ACS", r"BP", r"acute coronary syndrome", r"physicians?",
-    r"pharmacotherap\w*", r"micturit\w*", r"cardiac", r"cerebr\w*", r"integument\w*", r"infective",
-    r"investigations?", r"evaluations?", r"analgesi\w*", r"anticoagulants?", r"serum", r"a?etiolog\w*", r"idiopathic",
-    r"prophyla\w*", r"sequelae", r"erythema\w*", r"contraindicat\w*", r"pt'?s?", r"Pt'?s?", r"hx", r"sx", r"dx", r"tx",
-    r"prn", r"qds", r"tds")) + r")\b")
+_JARGON = re.compile(
+    r"\b(?:"
+    + "|".join(
+        (
+            r"abdom\w*",
+            r"umbilic\w*",
+            r"o?edema\w*",
+            r"dyspn\w*",
+            r"pyrex\w*",
+            r"febrile",
+            r"emesis",
+            r"ha?emorrhag\w*",
+            r"renal",
+            r"hepatic",
+            r"exanthem\w*",
+            r"CVA",
+            r"ACS",
+            r"BP",
+            r"acute coronary syndrome",
+            r"physicians?",
+            r"pharmacotherap\w*",
+            r"micturit\w*",
+            r"cardiac",
+            r"cerebr\w*",
+            r"integument\w*",
+            r"infective",
+            r"investigations?",
+            r"evaluations?",
+            r"analgesi\w*",
+            r"anticoagulants?",
+            r"serum",
+            r"a?etiolog\w*",
+            r"idiopathic",
+            r"prophyla\w*",
+            r"sequelae",
+            r"erythema\w*",
+            r"contraindicat\w*",
+            r"pt'?s?",
+            r"Pt'?s?",
+            r"hx",
+            r"sx",
+            r"dx",
+            r"tx",
+            r"prn",
+            r"qds",
+            r"tds",
+        )
+    )
+    + r")\b"
+)
 # Lexicons, lower case, matched on the lower-cased answer (plain substring counts are much faster than
 # case-insensitive regex alternations, and the filter runs on every record).
-_REASSURE = ("no need to see", "no need to worry", "nothing serious", "safely ignore", "no reason to worry",
-             "carry on as normal")
+_REASSURE = (
+    "no need to see",
+    "no need to worry",
+    "nothing serious",
+    "safely ignore",
+    "no reason to worry",
+    "carry on as normal",
+)
 _DIFFERENTIAL = ("other possibilit", "could also be", "also consider")
-_EMPATHY = ("sorry", "understand", "worry", "worried", "glad you", "take care", " hope ", "i hope", "stressful",
-            "reasonable to ask", "right to take", "look after yourself", "wishing you")
-_DISMISSIVE = ("not especially interesting", "fine, here", "worked up", "sort out the rest yourself", "don't overthink",
-               "no need to ask again", "all there is to it", "ask this all the time")
+_EMPATHY = (
+    "sorry",
+    "understand",
+    "worry",
+    "worried",
+    "glad you",
+    "take care",
+    " hope ",
+    "i hope",
+    "stressful",
+    "reasonable to ask",
+    "right to take",
+    "look after yourself",
+    "wishing you",
+)
+_DISMISSIVE = (
+    "not especially interesting",
+    "fine, here",
+    "worked up",
+    "sort out the rest yourself",
+    "don't overthink",
+    "no need to ask again",
+    "all there is to it",
+    "ask this all the time",
+)
 _BULLET = re.compile(r"^- ", re.M)
 _NUMBERED = re.compile(r"^\d+\. ", re.M)
 
@@ -103,7 +175,7 @@ def _format_score(answer: str, wanted: str | None) -> float:
     numbered = len(_NUMBERED.findall(answer))
     prose = 0
     if listed:
-        for para in paras[listed[0]:listed[-1] + 1]:
+        for para in paras[listed[0] : listed[-1] + 1]:
             for chunk in para.split("\n"):
                 if chunk.startswith("**") or _BULLET.match(chunk) or _NUMBERED.match(chunk) or not chunk.strip():
                     continue
@@ -135,7 +207,7 @@ def _prompt_text(prompt: Prompt) -> str:
 class RuleJudge:
     """Scores an answer on one dimension by its template operator's observable signs (see module doc)."""
 
-    def __init__(self, matrix: "StandardsMatrix"):
+    def __init__(self, matrix: StandardsMatrix):
         self.operators = {d.id: d.template_operator for d in matrix.dimensions}
 
     def score_one(self, prompt: Prompt, answer: str, operator: str) -> float:
@@ -151,11 +223,17 @@ class RuleJudge:
         if operator == "instruction":
             return _format_score(answer, requested_format(_prompt_text(prompt)))
         if operator == "safety":
-            return (_count(answer, _ESCALATIONS) + min(_count(answer, _RED_FLAGS), 1)
-                    - 2.0 * _occurrences(answer.lower(), _REASSURE))
+            return (
+                _count(answer, _ESCALATIONS)
+                + min(_count(answer, _RED_FLAGS), 1)
+                - 2.0 * _occurrences(answer.lower(), _REASSURE)
+            )
         if operator == "reasoning":
-            return (_count(answer, _SOUND) - 2.0 * _count(answer, _FLAWED)
-                    + 0.5 * bool(_occurrences(answer.lower(), _DIFFERENTIAL)))
+            return (
+                _count(answer, _SOUND)
+                - 2.0 * _count(answer, _FLAWED)
+                + 0.5 * bool(_occurrences(answer.lower(), _DIFFERENTIAL))
+            )
         if operator == "empathy":
             lowered = answer.lower()
             return _occurrences(lowered, _EMPATHY) - 2.0 * _occurrences(lowered, _DISMISSIVE)
@@ -180,8 +258,13 @@ class FilterReport:
         return (self.checked - self.kept) / self.checked if self.checked else 0.0
 
     def to_dict(self) -> dict:
-        return {"checked": self.checked, "kept": self.kept, "drop_rate": round(self.drop_rate, 6),
-                "dropped": dict(sorted(self.dropped.items())), "neutral_removed": self.neutral_removed}
+        return {
+            "checked": self.checked,
+            "kept": self.kept,
+            "drop_rate": round(self.drop_rate, 6),
+            "dropped": dict(sorted(self.dropped.items())),
+            "neutral_removed": self.neutral_removed,
+        }
 
 
 class ConsistencyFilter:
@@ -202,10 +285,9 @@ class ConsistencyFilter:
             answers.append(record.neutral)  # type: ignore[arg-type]
         scores = list(self.scorer([record.prompt] * len(answers), answers, record.dimension))
         self.report.checked += 1
-        if check_neutral:
-            if abs(scores.pop() - scores[0]) > self.neutral_tolerance:  # type: ignore[operator]
-                record.neutral = None
-                self.report.neutral_removed += 1
+        if check_neutral and abs(scores.pop() - scores[0]) > self.neutral_tolerance:  # type: ignore[operator]
+            record.neutral = None
+            self.report.neutral_removed += 1
         reason = None
         if record.medium is not None:
             good, medium, poor = scores

@@ -4,13 +4,16 @@ A backend only has to provide ``complete(messages) -> str`` (raising :class:`Bac
 own retries are spent); this module builds the request from the plan item, validates the reply, and
 reports malformed replies and failures as :class:`GenResult` errors that the runner counts.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from ...errors import BackendError
-from ..records import Prompt, TripletRecord
+from ..chat import Prompt
+from ..records import TripletRecord
 from .base import GenResult, record_id
 from .planner import PlanItem
 from .prompts import generation_messages, judge_messages, parse_score, parse_triplet
@@ -21,18 +24,27 @@ if TYPE_CHECKING:
 Complete = Callable[[list[dict[str, str]]], str]
 
 
-def result_from_reply(matrix: "StandardsMatrix", seed: int, source: str, item: PlanItem, reply: str) -> GenResult:
+def result_from_reply(matrix: StandardsMatrix, seed: int, source: str, item: PlanItem, reply: str) -> GenResult:
     fields, why = parse_triplet(reply)
     if fields is None:
         return GenResult(item.index, None, why)
-    record = TripletRecord(id=record_id(matrix.name, seed, item.index), prompt=fields["prompt"], dimension=item.dimension,
-                           scenario=item.scenario, discipline=item.discipline, good=fields["good"],
-                           medium=fields["medium"], poor=fields["poor"], source=source)
+    record = TripletRecord(
+        id=record_id(matrix.name, seed, item.index),
+        prompt=fields["prompt"],
+        dimension=item.dimension,
+        scenario=item.scenario,
+        discipline=item.discipline,
+        good=fields["good"],
+        medium=fields["medium"],
+        poor=fields["poor"],
+        source=source,
+    )
     return GenResult(item.index, record)
 
 
-def generate_with(complete: Complete, matrix: "StandardsMatrix", seed: int, source: str, items: list[PlanItem],
-                  concurrency: int = 1) -> Iterator[GenResult]:
+def generate_with(
+    complete: Complete, matrix: StandardsMatrix, seed: int, source: str, items: list[PlanItem], concurrency: int = 1
+) -> Iterator[GenResult]:
     """Run ``complete`` over the items with at most ``concurrency`` requests in flight; results in completion order."""
 
     def one(item: PlanItem) -> GenResult:
@@ -64,7 +76,7 @@ class LLMJudge:
     """A consistency-filter scorer that asks an LLM for a 1-10 grade; an unreadable grade scores -inf
     (so the triplet is dropped with a judge reason rather than kept on a guess)."""
 
-    def __init__(self, complete: Complete, matrix: "StandardsMatrix"):
+    def __init__(self, complete: Complete, matrix: StandardsMatrix):
         self.complete, self.matrix = complete, matrix
 
     def __call__(self, prompts: Sequence[Prompt], answers: Sequence[str], dimension: str) -> list[float]:

@@ -6,9 +6,11 @@ sampling settings of every generation request, and bounded concurrency over the 
 still fails after the client's retries is a retryable :class:`GenResult` for that item: the run goes
 on, counts it, and a re-run retries it.
 """
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ...errors import ConfigError
 from ...openai_client import ChatClient
@@ -23,8 +25,16 @@ if TYPE_CHECKING:
 class OpenAIBackend:
     name = "openai"
 
-    def __init__(self, matrix: "StandardsMatrix", seed: int, client: ChatClient, concurrency: int = 4, *,
-                 temperature: float = 0.7, max_tokens: int = 1500):
+    def __init__(
+        self,
+        matrix: StandardsMatrix,
+        seed: int,
+        client: ChatClient,
+        concurrency: int = 4,
+        *,
+        temperature: float = 0.7,
+        max_tokens: int = 1500,
+    ):
         if concurrency < 1:
             raise ConfigError(f"concurrency: must be >= 1, got {concurrency}")
         if temperature < 0:

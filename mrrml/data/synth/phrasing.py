@@ -4,6 +4,7 @@ Kept apart from the case bank because these carry no clinical content: they give
 reward model cannot pass by memorising a handful of strings, and they are the vocabulary the rule
 judge recognises (format requests, dismissive and reassuring phrases, jargon).
 """
+
 from __future__ import annotations
 
 EMPATHETIC_OPENERS = (
@@ -67,8 +68,10 @@ DIFFERENTIAL_LEADS = (
 )
 TRIAGE_LEADS = {
     "emergency": ("Yes, treat this as an emergency.", "Yes, this needs emergency care now."),
-    "urgent": ("You don't need the emergency department right now unless warning signs appear, but you should be seen soon.",
-               "This isn't an ER visit yet, but it does need a medical assessment soon."),
+    "urgent": (
+        "You don't need the emergency department right now unless warning signs appear, but you should be seen soon.",
+        "This isn't an ER visit yet, but it does need a medical assessment soon.",
+    ),
     "routine": ("This doesn't need the emergency department.", "No, you don't need the ER for this at the moment."),
 }
 HEDGE_LEADS = (
@@ -78,65 +81,148 @@ HEDGE_LEADS = (
 )
 
 COMPLAINT = {
-    "self": ("I've had {s}.", "For a few days I've had {s}.", "I'm dealing with {s}.", "Right now I have {s}.", "I've been having {s}."),
-    "child": ("My child has {s}.", "My little one has {s}.", "Our kid has developed {s}.", "My son has {s}.", "My daughter has {s}."),
+    "self": (
+        "I've had {s}.",
+        "For a few days I've had {s}.",
+        "I'm dealing with {s}.",
+        "Right now I have {s}.",
+        "I've been having {s}.",
+    ),
+    "child": (
+        "My child has {s}.",
+        "My little one has {s}.",
+        "Our kid has developed {s}.",
+        "My son has {s}.",
+        "My daughter has {s}.",
+    ),
     "carer": ("I've noticed {s}.", "As a carer, I've spotted {s}.", "I'm worried because I've seen {s}."),
     "event": ("{S}.", "Quick background: {s}.", "So, {s}."),
 }
 GREETINGS = ("", "", "Hi. ", "Hello, ", "Quick question. ", "Hi there. ")
 
 FRAMINGS: dict[str, tuple[str, ...]] = {
-    "emergency_referrals": ("Should I go to the ER?", "Do I need to go to the emergency department or can this wait?",
-                            "Is this an emergency?", "Should I call an ambulance or see my GP?"),
-    "emergency_triage": ("How urgent is this - should I go to the ER?", "Do I need emergency care right now?",
-                         "Is this something for the emergency department?", "Should I call for an ambulance?"),
-    "context_seeking": ("What should I take for it?", "What should I do about it?", "Which treatment is best for this?",
-                        "What do you recommend?"),
-    "global_health": ("What can I do with the care available where I live?", "How should I handle this given where I live?",
-                      "What should I do, considering how far away help is?"),
-    "health_data_tasks": ("Can you summarise this clinic note for me in plain words? Note: \"{note}\"",
-                          "Please turn this note from my appointment into something I can understand: \"{note}\"",
-                          "My record says: \"{note}\". What does it mean and what should I do?"),
-    "hedging": ("Is it definitely {name}? I read it could be {differential}.", "How sure can you be that this is {name}?",
-                "Is the evidence clear on what this is, or could it be something else?"),
-    "communication": ("Can you explain what's going on in simple terms?", "Please explain this to me like I'm not a medical person.",
-                      "What does this mean, in plain language?"),
-    "complex_responses": ("What is it likely to be, what should I do now, and when should I worry?",
-                          "I have three questions: what is this, how is it handled, and what are the warning signs?",
-                          "Can you walk me through the likely cause, the next steps and any danger signs?"),
-    "chronic_disease_management": ("How do I keep this under control in the long run?", "What should my routine be for managing this?",
-                                   "How do I manage this day to day?"),
-    "pediatric_consultation": ("What should I do as a parent?", "How should we handle this at home?", "What do you advise for our family?"),
-    "medication_consultation": ("Which medicines are safe for me here?", "Is it safe to take something for this?",
-                                "What should I know about medicines for this?"),
-    "preventive_care": ("How can I stop this getting worse or coming back?", "What can I do to prevent problems from this?",
-                        "What preventive steps should I take?"),
-    "mental_health_support": ("I'm really worried and don't know who to talk to. What should I do?",
-                              "This is weighing on me a lot. Where do I start?", "I feel overwhelmed by this. What should I do?"),
+    "emergency_referrals": (
+        "Should I go to the ER?",
+        "Do I need to go to the emergency department or can this wait?",
+        "Is this an emergency?",
+        "Should I call an ambulance or see my GP?",
+    ),
+    "emergency_triage": (
+        "How urgent is this - should I go to the ER?",
+        "Do I need emergency care right now?",
+        "Is this something for the emergency department?",
+        "Should I call for an ambulance?",
+    ),
+    "context_seeking": (
+        "What should I take for it?",
+        "What should I do about it?",
+        "Which treatment is best for this?",
+        "What do you recommend?",
+    ),
+    "global_health": (
+        "What can I do with the care available where I live?",
+        "How should I handle this given where I live?",
+        "What should I do, considering how far away help is?",
+    ),
+    "health_data_tasks": (
+        'Can you summarise this clinic note for me in plain words? Note: "{note}"',
+        'Please turn this note from my appointment into something I can understand: "{note}"',
+        'My record says: "{note}". What does it mean and what should I do?',
+    ),
+    "hedging": (
+        "Is it definitely {name}? I read it could be {differential}.",
+        "How sure can you be that this is {name}?",
+        "Is the evidence clear on what this is, or could it be something else?",
+    ),
+    "communication": (
+        "Can you explain what's going on in simple terms?",
+        "Please explain this to me like I'm not a medical person.",
+        "What does this mean, in plain language?",
+    ),
+    "complex_responses": (
+        "What is it likely to be, what should I do now, and when should I worry?",
+        "I have three questions: what is this, how is it handled, and what are the warning signs?",
+        "Can you walk me through the likely cause, the next steps and any danger signs?",
+    ),
+    "chronic_disease_management": (
+        "How do I keep this under control in the long run?",
+        "What should my routine be for managing this?",
+        "How do I manage this day to day?",
+    ),
+    "pediatric_consultation": (
+        "What should I do as a parent?",
+        "How should we handle this at home?",
+        "What do you advise for our family?",
+    ),
+    "medication_consultation": (
+        "Which medicines are safe for me here?",
+        "Is it safe to take something for this?",
+        "What should I know about medicines for this?",
+    ),
+    "preventive_care": (
+        "How can I stop this getting worse or coming back?",
+        "What can I do to prevent problems from this?",
+        "What preventive steps should I take?",
+    ),
+    "mental_health_support": (
+        "I'm really worried and don't know who to talk to. What should I do?",
+        "This is weighing on me a lot. Where do I start?",
+        "I feel overwhelmed by this. What should I do?",
+    ),
 }
 GENERIC_FRAMINGS = ("What should I do?", "Can you help me understand this and what to do next?", "What do you advise?")
 
 FORMAT_REQUESTS = {
     "bullets": ("Please answer in bullet points.", "Use bullet points please.", "Can you keep it to a bulleted list?"),
     "numbered": ("Please give me numbered steps.", "Answer as a numbered list, please.", "Can you number the points?"),
-    "prose": ("Please answer in short paragraphs without lists.", "No bullet points please, just plain paragraphs.",
-              "Write it as prose, not a list."),
+    "prose": (
+        "Please answer in short paragraphs without lists.",
+        "No bullet points please, just plain paragraphs.",
+        "Write it as prose, not a list.",
+    ),
 }
 
 # Plain wording -> clinical jargon (the communication degradation, and the judge's jargon detector).
 JARGON = (
-    ("heart attack", "acute coronary syndrome"), ("blood pressure", "BP"), ("blood sugar", "serum glucose"),
-    ("blood thinners", "anticoagulants"), ("blood thinner", "anticoagulant"), ("painkillers", "analgesics"),
-    ("pain relievers", "analgesics"), ("tummy", "abdomen"), ("belly button", "umbilicus"), ("swelling", "oedema"),
-    ("breathlessness", "dyspnoea"), ("shortness of breath", "dyspnoea"), ("fever", "pyrexia"), ("vomiting", "emesis"),
-    ("bleeding", "haemorrhage"), ("kidney", "renal"), ("liver", "hepatic"), ("rash", "exanthem"), ("stroke", "CVA"),
-    ("doctor", "physician"), ("medicines", "pharmacotherapies"), ("medicine", "pharmacotherapy"), ("urine", "micturition output"),
-    ("heart", "cardiac"), ("brain", "cerebral tissue"), ("skin", "integument"), ("infection", "infective process"),
-    ("test", "investigation"), ("check", "evaluation"),
+    ("heart attack", "acute coronary syndrome"),
+    ("blood pressure", "BP"),
+    ("blood sugar", "serum glucose"),
+    ("blood thinners", "anticoagulants"),
+    ("blood thinner", "anticoagulant"),
+    ("painkillers", "analgesics"),
+    ("pain relievers", "analgesics"),
+    ("tummy", "abdomen"),
+    ("belly button", "umbilicus"),
+    ("swelling", "oedema"),
+    ("breathlessness", "dyspnoea"),
+    ("shortness of breath", "dyspnoea"),
+    ("fever", "pyrexia"),
+    ("vomiting", "emesis"),
+    ("bleeding", "haemorrhage"),
+    ("kidney", "renal"),
+    ("liver", "hepatic"),
+    ("rash", "exanthem"),
+    ("stroke", "CVA"),
+    ("doctor", "physician"),
+    ("medicines", "pharmacotherapies"),
+    ("medicine", "pharmacotherapy"),
+    ("urine", "micturition output"),
+    ("heart", "cardiac"),
+    ("brain", "cerebral tissue"),
+    ("skin", "integument"),
+    ("infection", "infective process"),
+    ("test", "investigation"),
+    ("check", "evaluation"),
 )
-SHORTHAND = (("you should", "pt should"), ("You should", "Pt should"), ("your ", "pt's "), ("Your ", "Pt's "),
-             (" you ", " pt "), ("You ", "Pt "))
-JARGON_MARKERS = tuple(j for _, j in JARGON) + ("pt ", "Pt ", "pt's", "Pt's")
+SHORTHAND = (
+    ("you should", "pt should"),
+    ("You should", "Pt should"),
+    ("your ", "pt's "),
+    ("Your ", "Pt's "),
+    (" you ", " pt "),
+    ("You ", "Pt "),
+)
+JARGON_MARKERS = (*tuple(j for _, j in JARGON), "pt ", "Pt ", "pt's", "Pt's")
 
 
 def to_jargon(text: str) -> str:

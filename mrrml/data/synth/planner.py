@@ -4,6 +4,7 @@ A plan item is everything a backend needs to produce one triplet — cell, targe
 template operator, whether to add a neutral rewrite — plus its index. Backends generate each item as a
 function of ``(seed, index)`` only, so the plan is the resumable unit of work.
 """
+
 from __future__ import annotations
 
 import random
@@ -38,13 +39,14 @@ def _cycled(items: list, n: int, rng: random.Random) -> list:
     return out[:n]
 
 
-def make_plan(matrix: "StandardsMatrix", n: int, seed: int, weighting: Weighting = "balanced",
-              neutral_rate: float = 0.0) -> list[PlanItem]:
+def make_plan(
+    matrix: StandardsMatrix, n: int, seed: int, weighting: Weighting = "balanced", neutral_rate: float = 0.0
+) -> list[PlanItem]:
     """Plan ``n`` records.
 
     ``balanced``: cells and dimensions each cycle through all options (equal counts up to one).
     ``weighted``: cells are still balanced, but each record's dimension is drawn with the cell's
-    dimension weights (DESIGN §1), so heavier dimensions of a cell get more data.
+    dimension weights (docs/design.md §1), so heavier dimensions of a cell get more data.
     """
     if n < 0:
         raise ConfigError(f"n: must be >= 0, got {n}")
@@ -66,5 +68,7 @@ def make_plan(matrix: "StandardsMatrix", n: int, seed: int, weighting: Weighting
             weights = matrix.cell_weights(scenario, discipline)
             chosen_dims.append(rng.choices(dims, weights=[weights.get(d, 0.0) for d in dims])[0])
     operators = {d.id: d.template_operator for d in matrix.dimensions}
-    return [PlanItem(i, s, c, d, operators[d], rng.random() < neutral_rate)
-            for i, ((s, c), d) in enumerate(zip(chosen_cells, chosen_dims))]
+    return [
+        PlanItem(i, s, c, d, operators[d], rng.random() < neutral_rate)
+        for i, ((s, c), d) in enumerate(zip(chosen_cells, chosen_dims))
+    ]

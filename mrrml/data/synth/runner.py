@@ -6,15 +6,17 @@ settings skips indices already in the log, so nothing is done twice and nothing 
 record is a deterministic function of ``(seed, index)`` and the final files are rebuilt from the log
 sorted by index, a resumed run writes byte-identical ``train/val/test.jsonl`` to an uninterrupted one.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Literal
+from typing import TYPE_CHECKING, Literal
 
 from ...errors import ConfigError, RecordError
 from ...io import JsonlAppender, atomic_write_json, atomic_write_text, repair_jsonl_tail
@@ -72,16 +74,18 @@ def condition_holdout(condition_ids: list[str], val_frac: float, test_frac: floa
     split); the first ``round(test_frac * N)`` go to test and the next ``round(val_frac * N)`` to val,
     at least one each when the fraction is positive, and at least one condition always stays in train.
     """
-    ids = sorted(set(condition_ids), key=lambda c: hashlib.sha256(f"mrrml-holdout:{c}".encode("utf-8")).digest())
+    ids = sorted(set(condition_ids), key=lambda c: hashlib.sha256(f"mrrml-holdout:{c}".encode()).digest())
     n_test = max(1, round(test_frac * len(ids))) if test_frac > 0 else 0
     n_val = max(1, round(val_frac * len(ids))) if val_frac > 0 else 0
     if n_test + n_val >= len(ids):
-        raise ConfigError(f"holdout conditions: {len(ids)} conditions cannot give {n_test} test and {n_val} val "
-                          "conditions and keep one for train; lower --val-frac/--test-frac or use --holdout prompt")
+        raise ConfigError(
+            f"holdout conditions: {len(ids)} conditions cannot give {n_test} test and {n_val} val "
+            "conditions and keep one for train; lower --val-frac/--test-frac or use --holdout prompt"
+        )
     return {c: "test" if i < n_test else "val" if i < n_test + n_val else "train" for i, c in enumerate(ids)}
 
 
-def _record_splitter(matrix: "StandardsMatrix", settings: SynthSettings) -> tuple[Callable[[TripletRecord], str], dict]:
+def _record_splitter(matrix: StandardsMatrix, settings: SynthSettings) -> tuple[Callable[[TripletRecord], str], dict]:
     """The split function for ``settings.holdout`` and its description for the summary."""
     if settings.holdout == "prompt":
         return (lambda r: split_of(r.prompt, settings.val_frac, settings.test_frac)), {"by": "prompt"}
@@ -94,16 +98,21 @@ def _record_splitter(matrix: "StandardsMatrix", settings: SynthSettings) -> tupl
     def split(record: TripletRecord) -> str:
         cond = condition_of(record)
         if cond not in assignment:
-            raise ConfigError(f"--holdout conditions: record {record.id!r} (source {record.source!r}) has no case-bank "
-                              "condition of this matrix; condition holdout works with the template backend only")
+            raise ConfigError(
+                f"--holdout conditions: record {record.id!r} (source {record.source!r}) has no case-bank "
+                "condition of this matrix; condition holdout works with the template backend only"
+            )
         return assignment[cond]
 
     by_split = {s: sorted(c for c, v in assignment.items() if v == s) for s in ("val", "test")}
-    return split, {"by": "conditions", "train_conditions": len(assignment) - len(by_split["val"]) - len(by_split["test"]),
-                   **{f"{s}_conditions": v for s, v in by_split.items()}}
+    return split, {
+        "by": "conditions",
+        "train_conditions": len(assignment) - len(by_split["val"]) - len(by_split["test"]),
+        **{f"{s}_conditions": v for s, v in by_split.items()},
+    }
 
 
-def _matrix_fingerprint(matrix: "StandardsMatrix") -> str:
+def _matrix_fingerprint(matrix: StandardsMatrix) -> str:
     return hashlib.sha256(matrix.to_yaml().encode("utf-8")).hexdigest()[:16]
 
 
@@ -124,10 +133,18 @@ def _load_log(path: Path) -> dict[int, dict]:
         return done
     for lineno, raw in iter_raw_lines(path):
         entry = decode_json_line(raw, str(path), lineno)
-        if not isinstance(entry, dict) or isinstance(entry.get("index"), bool) or not isinstance(entry.get("index"), int):
-            raise RecordError(str(path), lineno, "index", "unreadable work-log entry: expected an object with an integer index")
+        if (
+            not isinstance(entry, dict)
+            or isinstance(entry.get("index"), bool)
+            or not isinstance(entry.get("index"), int)
+        ):
+            raise RecordError(
+                str(path), lineno, "index", "unreadable work-log entry: expected an object with an integer index"
+            )
         if ("record" in entry) == ("drop" in entry):
-            raise RecordError(str(path), lineno, None, "unreadable work-log entry: expected exactly one of 'record', 'drop'")
+            raise RecordError(
+                str(path), lineno, None, "unreadable work-log entry: expected exactly one of 'record', 'drop'"
+            )
         if "record" in entry:  # validate now, so a bad entry is reported at its own line
             record_from_dict(entry["record"], str(path), lineno, "triplet")
         elif not isinstance(entry["drop"], str):
@@ -146,19 +163,33 @@ class SynthResult:
     out_dir: Path
 
 
-def run_synthesis(matrix: "StandardsMatrix", backend: Backend, settings: SynthSettings, out_dir: str | Path,
-                  *, judge: ConsistencyFilter | None = None, fsync: bool = True,
-                  on_progress: Callable[[int, int], None] | None = None) -> SynthResult:
+def run_synthesis(
+    matrix: StandardsMatrix,
+    backend: Backend,
+    settings: SynthSettings,
+    out_dir: str | Path,
+    *,
+    judge: ConsistencyFilter | None = None,
+    fsync: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> SynthResult:
     """Run (or resume) a synthesis job into ``out_dir``; returns the summary also written to summary.json."""
     settings.validate()
     out = Path(out_dir)
     work = out / "work"
     work.mkdir(parents=True, exist_ok=True)
-    manifest = {"matrix": matrix.name, "matrix_fingerprint": _matrix_fingerprint(matrix), "n": settings.n,
-                "seed": settings.seed, "weighting": settings.weighting, "neutral_rate": settings.neutral_rate,
-                "backend": settings.backend, "backend_config": settings.backend_config,
-                "filter": type(judge.scorer).__name__ if judge else None,
-                "neutral_tolerance": judge.neutral_tolerance if judge else None}
+    manifest = {
+        "matrix": matrix.name,
+        "matrix_fingerprint": _matrix_fingerprint(matrix),
+        "n": settings.n,
+        "seed": settings.seed,
+        "weighting": settings.weighting,
+        "neutral_rate": settings.neutral_rate,
+        "backend": settings.backend,
+        "backend_config": settings.backend_config,
+        "filter": type(judge.scorer).__name__ if judge else None,
+        "neutral_tolerance": judge.neutral_tolerance if judge else None,
+    }
     if settings.backend == "template":
         manifest["template_fingerprint"] = _template_fingerprint()
     manifest_path = work / "manifest.json"
@@ -166,8 +197,10 @@ def run_synthesis(matrix: "StandardsMatrix", backend: Backend, settings: SynthSe
         previous = json.loads(manifest_path.read_text(encoding="utf-8"))
         changed = sorted(k for k in manifest if previous.get(k) != manifest[k])
         if changed:
-            raise ConfigError(f"{manifest_path}: cannot resume: settings differ from the interrupted run in "
-                              f"{', '.join(changed)}; use a new --out or the same settings")
+            raise ConfigError(
+                f"{manifest_path}: cannot resume: settings differ from the interrupted run in "
+                f"{', '.join(changed)}; use a new --out or the same settings"
+            )
     else:
         atomic_write_json(manifest_path, manifest)
 
@@ -204,17 +237,26 @@ def run_synthesis(matrix: "StandardsMatrix", backend: Backend, settings: SynthSe
     summary = _finish(matrix, settings, plan, done, out, log_path)
     summary["pending"] = sum(1 for item in plan if item.index not in done)
     summary["backend_failures_this_session"] = dict(sorted(failures.items()))
-    summary["throughput"] = {"new_items": processed, "seconds": round(elapsed, 3),
-                             "items_per_second": round(processed / elapsed, 1) if elapsed > 0 else None,
-                             "resumed_from": resumed_from}
+    summary["throughput"] = {
+        "new_items": processed,
+        "seconds": round(elapsed, 3),
+        "items_per_second": round(processed / elapsed, 1) if elapsed > 0 else None,
+        "resumed_from": resumed_from,
+    }
     if judge is not None:
         summary["filter_this_session"] = judge.report.to_dict()
     atomic_write_json(out / "summary.json", summary)
     return SynthResult(summary, out)
 
 
-def _finish(matrix: "StandardsMatrix", settings: SynthSettings, plan: list[PlanItem], done: dict[int, dict],
-            out: Path, log_path: Path) -> dict:
+def _finish(
+    matrix: StandardsMatrix,
+    settings: SynthSettings,
+    plan: list[PlanItem],
+    done: dict[int, dict],
+    out: Path,
+    log_path: Path,
+) -> dict:
     """Rebuild the split files from the log, sorted by plan index, and compute the summary."""
     splits: dict[str, list[str]] = {s: [] for s in SPLITS}
     counts = {"dimension": Counter(), "scenario": Counter(), "discipline": Counter()}
@@ -246,11 +288,18 @@ def _finish(matrix: "StandardsMatrix", settings: SynthSettings, plan: list[PlanI
     for name, lines in splits.items():
         atomic_write_text(out / f"{name}.jsonl", "".join(line + "\n" for line in lines))
     return {
-        "matrix": matrix.name, "backend": settings.backend, "seed": settings.seed, "planned": len(plan), "kept": kept,
-        "dropped": sum(drops.values()), "drop_rate": round(sum(drops.values()) / len(plan), 6) if plan else 0.0,
+        "matrix": matrix.name,
+        "backend": settings.backend,
+        "seed": settings.seed,
+        "planned": len(plan),
+        "kept": kept,
+        "dropped": sum(drops.values()),
+        "drop_rate": round(sum(drops.values()) / len(plan), 6) if plan else 0.0,
         "drops_by_reason": dict(sorted(drops.items())),
-        "splits": {name: len(lines) for name, lines in splits.items()}, "holdout": holdout,
+        "splits": {name: len(lines) for name, lines in splits.items()},
+        "holdout": holdout,
         "counts": {k: dict(sorted(v.items())) for k, v in counts.items()},
-        "distinct_prompts": len(prompts), "distinct_answers": len(answers),
+        "distinct_prompts": len(prompts),
+        "distinct_answers": len(answers),
         "generic_fallbacks": dict(sorted(notes.items())),
     }

@@ -8,6 +8,7 @@ supportive close, requested format, clear structure); medium and poor apply the 
 ``template_operator`` to that plan only — medium one element, poor several — and the neutral rewrite
 changes surface form at equal quality.
 """
+
 from __future__ import annotations
 
 import random
@@ -56,14 +57,15 @@ class Case:
     generic: list[str] = field(default_factory=list)  # which fallbacks were used (unknown discipline/scenario)
 
 
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
 def _fill(text: str, rng: random.Random) -> str:
-    return text.format(weeks=rng.choice((22, 26, 28, 30, 32, 34, 36)), child_age=rng.choice((2, 3, 4, 5, 6, 7, 9)),
-                       hours=rng.choice((2, 3, 4, 5, 6)), old_age=rng.choice((79, 82, 84, 86, 88, 90)),
-                       infant_weeks=rng.choice((3, 5, 6, 8, 10)), baby_months=rng.choice((2, 4, 6, 9)))
+    return text.format(
+        weeks=rng.choice((22, 26, 28, 30, 32, 34, 36)),
+        child_age=rng.choice((2, 3, 4, 5, 6, 7, 9)),
+        hours=rng.choice((2, 3, 4, 5, 6)),
+        old_age=rng.choice((79, 82, 84, 86, 88, 90)),
+        infant_weeks=rng.choice((3, 5, 6, 8, 10)),
+        baby_months=rng.choice((2, 4, 6, 9)),
+    )
 
 
 def _note(cond: Condition, rng: random.Random) -> str:
@@ -72,8 +74,15 @@ def _note(cond: Condition, rng: random.Random) -> str:
     return f"Pt reviewed. Impression: {cond.name}. Plan: {plan}. Safety-netting given."
 
 
-def _build_prompt(cond: Condition, mod: Modifier, stated: bool, scenario: str, fmt_req: str | None,
-                  rng: random.Random, generic: list[str]) -> str:
+def _build_prompt(
+    cond: Condition,
+    mod: Modifier,
+    stated: bool,
+    scenario: str,
+    fmt_req: str | None,
+    rng: random.Random,
+    generic: list[str],
+) -> str:
     symptom = rng.choice(cond.symptoms)
     who = cond.who
     if mod.id in _CHILD_MODIFIERS and who == "self":
@@ -109,13 +118,14 @@ def _direct(cond: Condition, scenario: str, rng: random.Random) -> str:
     return cond.direct
 
 
-def _good_answer(cond: Condition, mod: Modifier, stated: bool, scenario: str, fmt: str,
-                 rng: random.Random) -> Answer:
+def _good_answer(cond: Condition, mod: Modifier, stated: bool, scenario: str, fmt: str, rng: random.Random) -> Answer:
     """The answer plan realised in full, in a clear order with group headings."""
     facts = list(enumerate(cond.facts))
     rng.shuffle(facts)
-    segs = [Segment("opener", "opener", rng.choice(P.EMPATHETIC_OPENERS).format(name=cond.name)),
-            Segment("direct", "direct", _direct(cond, scenario, rng))]
+    segs = [
+        Segment("opener", "opener", rng.choice(P.EMPATHETIC_OPENERS).format(name=cond.name)),
+        Segment("direct", "direct", _direct(cond, scenario, rng)),
+    ]
     segs += [Segment("fact", f"fact:{i}", correct) for i, (correct, _) in facts]
     segs.append(Segment("rationale", "rationale", rng.choice(P.RATIONALE_LEADS) + cond.rationale[0]))
     segs.append(Segment("differential", "differential", rng.choice(P.DIFFERENTIAL_LEADS).format(d=cond.differential)))
@@ -144,7 +154,7 @@ def degrade(good: Answer, cond: Condition, mod: Modifier, operator: str, level: 
         return good.with_segments(segs)
     if operator == "completeness":
         elements = [s for s in segs if s.kind == "element"]
-        drop = set(s.key for s in elements) if poor else {rng.choice(elements).key}
+        drop = {s.key for s in elements} if poor else {rng.choice(elements).key}
         return good.with_segments([s for s in segs if s.key not in drop])
     if operator == "communication":
         body = [i for i, s in enumerate(segs) if s.kind not in ("opener", "support")]
@@ -155,13 +165,20 @@ def degrade(good: Answer, cond: Condition, mod: Modifier, operator: str, level: 
             return good.with_segments(segs)
         # Disorder: warnings first, direct answer buried at the end, no headings.
         middle = segs[1:-1]
-        middle = [s for s in middle if s.kind == "escalation"] + [s for s in middle if s.kind not in ("escalation", "direct")] \
+        middle = (
+            [s for s in middle if s.kind == "escalation"]
+            + [s for s in middle if s.kind not in ("escalation", "direct")]
             + [s for s in middle if s.kind == "direct"]
+        )
         return good.with_segments([segs[0], *middle, segs[-1]]).with_layout(signposts=False)
     if operator == "context":
         if poor:
-            return good.with_segments([Segment("context", "context", mod.contradict, "contradict") if s.kind == "context" else s
-                                       for s in segs])
+            return good.with_segments(
+                [
+                    Segment("context", "context", mod.contradict, "contradict") if s.kind == "context" else s
+                    for s in segs
+                ]
+            )
         return good.with_segments([s for s in segs if s.kind != "context"])
     if operator == "instruction":
         if poor:
@@ -177,8 +194,11 @@ def degrade(good: Answer, cond: Condition, mod: Modifier, operator: str, level: 
         return good.with_segments([s for s in segs if s.key != "escalate"])
     if operator == "reasoning":
         if poor:
-            out = [Segment("rationale", "rationale", cond.rationale[1], "wrong") if s.kind == "rationale" else s
-                   for s in segs if s.kind != "differential"]
+            out = [
+                Segment("rationale", "rationale", cond.rationale[1], "wrong") if s.kind == "rationale" else s
+                for s in segs
+                if s.kind != "differential"
+            ]
             return good.with_segments(out)
         return good.with_segments([s for s in segs if s.kind != "rationale"])
     if operator == "empathy":
@@ -210,8 +230,9 @@ def neutral_rewrite(good: Answer, requested_format: str | None, rng: random.Rand
     return out
 
 
-def make_case(seed: int, index: int, scenario: str, discipline: str, operator: str,
-              neutral: bool, format_rate: float = 0.6) -> Case:
+def make_case(
+    seed: int, index: int, scenario: str, discipline: str, operator: str, neutral: bool, format_rate: float = 0.6
+) -> Case:
     """Draw one case: prompt, good, medium, poor and optional neutral answers for the target operator."""
     rng = random.Random(f"mrrml-template:{seed}:{index}")
     generic: list[str] = []
@@ -233,4 +254,4 @@ def make_case(seed: int, index: int, scenario: str, discipline: str, operator: s
     return Case(prompt, cond, mod, stated, fmt_req, good, medium, poor, neu, generic)
 
 
-__all__ = ["Case", "OPERATORS", "OPERATOR_TOUCHES", "degrade", "make_case", "neutral_rewrite", "render", "answer_diff"]
+__all__ = ["OPERATORS", "OPERATOR_TOUCHES", "Case", "answer_diff", "degrade", "make_case", "neutral_rewrite", "render"]

@@ -5,6 +5,7 @@ Entries are ``{"key": sha256(request), "value": ...}`` lines in a JSONL file wri
 restarted with the same cache, finds every finished call and repeats none of them; the key covers
 everything that determines the answer (endpoint, model, messages, sampling parameters).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,7 +31,7 @@ class ResponseCache:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._writer = JsonlAppender(self.path)   # repairs a torn last line first
+        self._writer = JsonlAppender(self.path)  # repairs a torn last line first
         self._entries: dict[str, Any] = {}
         file = str(self.path)
         for line, raw in iter_raw_lines(self.path):
@@ -63,7 +64,7 @@ class ResponseCache:
     def close(self) -> None:
         self._writer.close()
 
-    def __enter__(self) -> "ResponseCache":
+    def __enter__(self) -> ResponseCache:
         return self
 
     def __exit__(self, *exc: object) -> None:

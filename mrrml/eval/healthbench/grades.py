@@ -11,15 +11,17 @@ from every metric and counted (``examples_excluded``, ``items_failed``). Scoring
 "not met" would bias scores downward silently; dropping only the item would change that example's
 denominator. ``score_graded(..., on_failure="raise")`` refuses to score instead.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from ...errors import MrrmlError, RecordError
 from ...io import iter_jsonl
-from .data import parse_messages, require_object, parse_rubric_item
+from .data import parse_messages, parse_rubric_item, require_object
 from .scoring import LengthAdjustment, aggregate, example_metrics
 
 
@@ -37,8 +39,13 @@ class GradedItem:
     grading_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"criterion": self.criterion, "points": self.points, "tags": self.tags,
-               "criteria_met": self.criteria_met, "explanation": self.explanation}
+        out = {
+            "criterion": self.criterion,
+            "points": self.points,
+            "tags": self.tags,
+            "criteria_met": self.criteria_met,
+            "explanation": self.explanation,
+        }
         if self.grading_error is not None:
             out["grading_error"] = self.grading_error
         return out
@@ -58,8 +65,14 @@ class GradedExample:
         return sum(item.criteria_met is None for item in self.rubrics)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.extra, "prompt_id": self.prompt_id, "prompt": self.prompt, "completion": self.completion,
-                "example_tags": self.example_tags, "rubrics": [item.to_dict() for item in self.rubrics]}
+        return {
+            **self.extra,
+            "prompt_id": self.prompt_id,
+            "prompt": self.prompt,
+            "completion": self.completion,
+            "example_tags": self.example_tags,
+            "rubrics": [item.to_dict() for item in self.rubrics],
+        }
 
 
 def graded_from_dict(obj: dict[str, Any], file: str = "<memory>", line: int = 0) -> GradedExample:
@@ -73,14 +86,27 @@ def graded_from_dict(obj: dict[str, Any], file: str = "<memory>", line: int = 0)
         met = raw.get("criteria_met")
         if met is not None and not isinstance(met, bool):
             raise RecordError(file, line, f"{key}.criteria_met", "expected true, false or null (failed)")
-        items.append(GradedItem(base.criterion, base.points, list(base.tags), met,
-                                str(raw.get("explanation", "")), raw.get("grading_error")))
+        items.append(
+            GradedItem(
+                base.criterion,
+                base.points,
+                list(base.tags),
+                met,
+                str(raw.get("explanation", "")),
+                raw.get("grading_error"),
+            )
+        )
     if not any(item.points > 0 for item in items):
         raise RecordError(file, line, "rubrics", "no item with positive points: the score is undefined")
-    extra = {k: v for k, v in obj.items()
-             if k not in ("prompt_id", "prompt", "completion", "example_tags", "rubrics")}
-    return GradedExample(obj["prompt_id"], parse_messages(obj.get("prompt"), file, line), obj["completion"],
-                         list(obj["example_tags"]), items, extra)
+    extra = {k: v for k, v in obj.items() if k not in ("prompt_id", "prompt", "completion", "example_tags", "rubrics")}
+    return GradedExample(
+        obj["prompt_id"],
+        parse_messages(obj.get("prompt"), file, line),
+        obj["completion"],
+        list(obj["example_tags"]),
+        items,
+        extra,
+    )
 
 
 def read_grades(path: str | os.PathLike) -> list[GradedExample]:
@@ -91,20 +117,33 @@ def read_grades(path: str | os.PathLike) -> list[GradedExample]:
     return graded
 
 
-def score_graded(graded: Sequence[GradedExample], *, length: LengthAdjustment | None = None, seed: int = 0,
-                 on_failure: str = "exclude") -> dict[str, Any]:
+def score_graded(
+    graded: Sequence[GradedExample],
+    *,
+    length: LengthAdjustment | None = None,
+    seed: int = 0,
+    on_failure: str = "exclude",
+) -> dict[str, Any]:
     """Metrics over graded completions plus the failure counts: ``{"metrics": ..., "counts": ...}``."""
     failed = [g for g in graded if g.failed_items]
     if failed and on_failure == "raise":
         raise GradingFailedError(
             f"{sum(g.failed_items for g in failed)} rubric items in {len(failed)} examples have no grade "
-            f"(first: prompt_id {failed[0].prompt_id})")
+            f"(first: prompt_id {failed[0].prompt_id})"
+        )
     per_example = [
-        example_metrics([(i.points, i.tags, bool(i.criteria_met)) for i in g.rubrics], g.example_tags,
-                        g.completion, length)
-        for g in graded if not g.failed_items]
-    counts = {"examples": len(graded), "examples_scored": len(per_example),
-              "examples_excluded": len(failed), "items": sum(len(g.rubrics) for g in graded),
-              "items_failed": sum(g.failed_items for g in graded)}
+        example_metrics(
+            [(i.points, i.tags, bool(i.criteria_met)) for i in g.rubrics], g.example_tags, g.completion, length
+        )
+        for g in graded
+        if not g.failed_items
+    ]
+    counts = {
+        "examples": len(graded),
+        "examples_scored": len(per_example),
+        "examples_excluded": len(failed),
+        "items": sum(len(g.rubrics) for g in graded),
+        "items_failed": sum(g.failed_items for g in graded),
+    }
     metrics = aggregate(per_example, seed=seed) if per_example else {}
     return {"metrics": metrics, "counts": counts}

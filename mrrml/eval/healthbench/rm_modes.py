@@ -13,10 +13,12 @@
 A reward model is anything with ``score(prompts, answers, batch_size=...) -> ScoreResult`` whose
 result has ``dimensions`` (ids), ``raw`` ([N, D]) and ``reward`` ([N]) — :class:`mrrml.model.RewardModel`.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Iterable, Protocol, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -28,8 +30,8 @@ from .scoring import rubric_score
 
 class ScoresLike(Protocol):
     dimensions: list[str]
-    raw: Any       # [N, D] tensor or array
-    reward: Any    # [N]
+    raw: Any  # [N, D] tensor or array
+    reward: Any  # [N]
 
 
 class RewardModelLike(Protocol):
@@ -42,8 +44,12 @@ def _np(x: Any) -> np.ndarray:
 
 # ------------------------------------------------------------------------ physician preference
 def _tally(wins: int, ties: int, pairs: int) -> dict[str, float]:
-    return {"pairs": pairs, "wins": wins, "ties": ties,
-            "accuracy": (wins + 0.5 * ties) / pairs if pairs else float("nan")}
+    return {
+        "pairs": pairs,
+        "wins": wins,
+        "ties": ties,
+        "accuracy": (wins + 0.5 * ties) / pairs if pairs else float("nan"),
+    }
 
 
 def physician_preference(rm: RewardModelLike, examples: Sequence[Example], batch_size: int = 16) -> dict[str, Any]:
@@ -60,11 +66,13 @@ def physician_preference(rm: RewardModelLike, examples: Sequence[Example], batch
     rewards = _np(rm.score(prompts, answers, batch_size=batch_size).reward)
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for ex, (start, n) in zip(rows, spans):
-        ideal, refs = rewards[start], rewards[start + 1:start + n]
+        ideal, refs = rewards[start], rewards[start + 1 : start + n]
         wins, ties = int((ideal > refs).sum()), int((ideal == refs).sum())
         for bucket in ("overall", f"theme:{ex.theme}", f"group:{ex.ideal.group}"):
             c = counts[bucket]
-            c[0] += wins; c[1] += ties; c[2] += len(refs)
+            c[0] += wins
+            c[1] += ties
+            c[2] += len(refs)
     return {
         "overall": _tally(*counts["overall"]),
         "by_theme": {k[6:]: _tally(*v) for k, v in sorted(counts.items()) if k.startswith("theme:")},
@@ -85,7 +93,7 @@ def _ranks(x: np.ndarray) -> np.ndarray:
         j = i
         while j + 1 < len(x) and sorted_x[j + 1] == sorted_x[i]:
             j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1.0
+        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
         i = j + 1
     return ranks
 
@@ -122,8 +130,12 @@ def rm_grader_correlation(rm: RewardModelLike, graded: Sequence[GradedExample], 
             if score is not None:
                 pairs.append((raw[row, d], score))
         axes[axis] = {"spearman": spearman(*zip(*pairs)) if pairs else float("nan"), "n": len(pairs)}
-    return {"axes": axes, "overall": {"spearman": spearman(reward, overall), "n": len(usable)},
-            "dimensions": dims, "examples_excluded": len(graded) - len(usable)}
+    return {
+        "axes": axes,
+        "overall": {"spearman": spearman(reward, overall), "n": len(usable)},
+        "dimensions": dims,
+        "examples_excluded": len(graded) - len(usable),
+    }
 
 
 # ----------------------------------------------------------------------------------- meta-eval
@@ -140,8 +152,9 @@ def _f1(precision: dict, recall: dict) -> dict[str, float | None]:
     return {"n": precision["n"] + recall["n"] - true_pos, "value": value}
 
 
-def pairwise_agreement(labels: Sequence[bool], others: Sequence[Sequence[bool]], clusters: Sequence[str],
-                       who: str) -> dict[str, dict[str, float | None]]:
+def pairwise_agreement(
+    labels: Sequence[bool], others: Sequence[Sequence[bool]], clusters: Sequence[str], who: str
+) -> dict[str, dict[str, float | None]]:
     """Agreement of one rater's ``labels`` with every other label of the same item.
 
     Precision of class c counts the pairs where this rater said c; recall of c the pairs where the
@@ -165,8 +178,10 @@ def pairwise_agreement(labels: Sequence[bool], others: Sequence[Sequence[bool]],
         neg = key[:-4] + "_neg"
         if neg in out:
             a, b = out[key]["value"], out[neg]["value"]
-            out[key[:-4] + "_balanced"] = {"n": out[key]["n"] + out[neg]["n"],
-                                           "value": None if a is None or b is None else (a + b) / 2}
+            out[key[:-4] + "_balanced"] = {
+                "n": out[key]["n"] + out[neg]["n"],
+                "value": None if a is None or b is None else (a + b) / 2,
+            }
     return out
 
 
@@ -177,7 +192,7 @@ def physician_agreement(rows: Sequence[MetaEvalRow]) -> dict[str, float]:
         for i, pid in enumerate(row.physician_ids):
             mine, others, clusters = per_physician[pid]
             mine.append(row.binary_labels[i])
-            others.append(row.binary_labels[:i] + row.binary_labels[i + 1:])
+            others.append(row.binary_labels[:i] + row.binary_labels[i + 1 :])
             clusters.append(row.category)
     values: dict[str, list[float]] = defaultdict(list)
     for labels, others, clusters in per_physician.values():
@@ -189,13 +204,18 @@ def physician_agreement(rows: Sequence[MetaEvalRow]) -> dict[str, float]:
 
 def meta_eval(grader: RubricGrader, rows: Sequence[MetaEvalRow]) -> dict[str, Any]:
     """Grade every meta-eval row and report the grader's (and physicians') pairwise agreement."""
-    jobs = [GradeJob(row.prompt + [{"role": "assistant", "content": row.completion}], row.rubric) for row in rows]
+    jobs = [GradeJob([*row.prompt, {"role": "assistant", "content": row.completion}], row.rubric) for row in rows]
     grades = grader.grade(jobs)
     kept = [(row, g.criteria_met) for row, g in zip(rows, grades) if g.criteria_met is not None]
-    model = pairwise_agreement([m for _, m in kept], [r.binary_labels for r, _ in kept],
-                               [r.category for r, _ in kept], "model")
+    model = pairwise_agreement(
+        [m for _, m in kept], [r.binary_labels for r, _ in kept], [r.category for r, _ in kept], "model"
+    )
     metrics = {k: v["value"] for k, v in model.items() if v["value"] is not None}
-    return {"metrics": metrics, "n_by_key": {k: v["n"] for k, v in model.items()},
-            "physician_baseline": physician_agreement([r for r, _ in kept]),
-            "rows": len(rows), "rows_failed": len(rows) - len(kept),
-            "grader_positive_rate": float(np.mean([m for _, m in kept])) if kept else float("nan")}
+    return {
+        "metrics": metrics,
+        "n_by_key": {k: v["n"] for k, v in model.items()},
+        "physician_baseline": physician_agreement([r for r, _ in kept]),
+        "rows": len(rows),
+        "rows_failed": len(rows) - len(kept),
+        "grader_positive_rate": float(np.mean([m for _, m in kept])) if kept else float("nan"),
+    }

@@ -4,11 +4,13 @@ Sampler answers and grades go to two :class:`ResponseCache` files (the CLI puts 
 ``<cache_dir>/samples.jsonl`` and ``<cache_dir>/grader.jsonl``) as they arrive. Restarting the same command reuses both, so a killed run
 repeats no finished call and, graders being deterministic on a cache hit, gives the same result.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .cache import ResponseCache, request_key
 from .data import Example
@@ -16,7 +18,7 @@ from .grader import GradeJob, RubricGrader
 from .grades import GradedExample, GradedItem
 from .sampler import Sampler, with_system
 
-CHARS_PER_TOKEN = 4.0    # rough for English under BPE tokenizers; the estimate is for budgeting only
+CHARS_PER_TOKEN = 4.0  # rough for English under BPE tokenizers; the estimate is for budgeting only
 GRADER_REPLY_TOKENS = 120
 
 
@@ -35,25 +37,33 @@ class CallPlan:
     grader_output_tokens: int
 
     def describe(self) -> str:
-        return (f"{self.examples} examples\n"
-                f"sampler calls: {self.sampler_calls} ({self.sampler_calls_cached} cached)\n"
-                f"grader calls:  {self.grader_calls} ({self.grader_calls_cached} cached where known)\n"
-                f"estimated tokens (~{CHARS_PER_TOKEN:g} chars/token): sampler in {self.sampler_input_tokens:,}, "
-                f"out <= {self.sampler_output_tokens_max:,}; grader in {self.grader_input_tokens:,}, "
-                f"out ~{self.grader_output_tokens:,}")
+        return (
+            f"{self.examples} examples\n"
+            f"sampler calls: {self.sampler_calls} ({self.sampler_calls_cached} cached)\n"
+            f"grader calls:  {self.grader_calls} ({self.grader_calls_cached} cached where known)\n"
+            f"estimated tokens (~{CHARS_PER_TOKEN:g} chars/token): sampler in {self.sampler_input_tokens:,}, "
+            f"out <= {self.sampler_output_tokens_max:,}; grader in {self.grader_input_tokens:,}, "
+            f"out ~{self.grader_output_tokens:,}"
+        )
 
 
 def sample_key(sampler: Sampler, example: Example) -> str:
-    return request_key({"kind": "sample", "sampler": sampler.describe(), "prompt_id": example.prompt_id,
-                        "messages": example.prompt})
+    return request_key(
+        {"kind": "sample", "sampler": sampler.describe(), "prompt_id": example.prompt_id, "messages": example.prompt}
+    )
 
 
 def _tokens(chars: int) -> int:
-    return int(round(chars / CHARS_PER_TOKEN))
+    return round(chars / CHARS_PER_TOKEN)
 
 
-def plan_calls(examples: Sequence[Example], sampler: Sampler, grader: RubricGrader, max_output_tokens: int,
-               sample_cache: ResponseCache | None = None) -> CallPlan:
+def plan_calls(
+    examples: Sequence[Example],
+    sampler: Sampler,
+    grader: RubricGrader,
+    max_output_tokens: int,
+    sample_cache: ResponseCache | None = None,
+) -> CallPlan:
     """Count calls and estimate tokens without sending anything.
 
     Where a completion is cached its grader prompts are rendered exactly (and their cache checked);
@@ -66,7 +76,7 @@ def plan_calls(examples: Sequence[Example], sampler: Sampler, grader: RubricGrad
         completion = sample_cache.get(sample_key(sampler, ex)) if sample_cache else None
         if completion is not None:
             s_cached += 1
-            convo = ex.prompt + [{"role": "assistant", "content": completion}]
+            convo = [*ex.prompt, {"role": "assistant", "content": completion}]
             for item in ex.rubrics:
                 job = GradeJob(convo, item)
                 g_in += len(grader.messages(job)[0]["content"])
@@ -75,8 +85,17 @@ def plan_calls(examples: Sequence[Example], sampler: Sampler, grader: RubricGrad
             convo_chars = sum(len(m["content"]) + 8 for m in ex.prompt) + int(max_output_tokens * CHARS_PER_TOKEN)
             g_in += sum(template_chars + convo_chars + len(str(item)) for item in ex.rubrics)
     n_items = sum(len(ex.rubrics) for ex in examples)
-    return CallPlan(len(examples), len(examples), s_cached, n_items, int(g_cached), _tokens(s_in),
-                    max_output_tokens * len(examples), _tokens(g_in), GRADER_REPLY_TOKENS * n_items)
+    return CallPlan(
+        len(examples),
+        len(examples),
+        s_cached,
+        n_items,
+        int(g_cached),
+        _tokens(s_in),
+        max_output_tokens * len(examples),
+        _tokens(g_in),
+        GRADER_REPLY_TOKENS * n_items,
+    )
 
 
 @dataclass
@@ -87,13 +106,17 @@ class RunOutput:
     seconds: float
 
 
-def sample_all(examples: Sequence[Example], sampler: Sampler, cache: ResponseCache,
-               progress: Callable[[str, int, int], None] | None = None) -> tuple[list[str], int]:
+def sample_all(
+    examples: Sequence[Example],
+    sampler: Sampler,
+    cache: ResponseCache,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[list[str], int]:
     """Completions for every example (cached ones reused); returns them and the number generated."""
     keys = [sample_key(sampler, ex) for ex in examples]
     todo = [i for i, key in enumerate(keys) if key not in cache]
     for start in range(0, len(todo), sampler.batch_size):
-        chunk = todo[start:start + sampler.batch_size]
+        chunk = todo[start : start + sampler.batch_size]
         for i, text in zip(chunk, sampler.generate([examples[i].prompt for i in chunk])):
             cache.put(keys[i], text)
         if progress:
@@ -101,11 +124,15 @@ def sample_all(examples: Sequence[Example], sampler: Sampler, cache: ResponseCac
     return [cache.get(key) for key in keys], len(todo)
 
 
-def grade_all(examples: Sequence[Example], completions: Sequence[str], grader: RubricGrader,
-              progress: Callable[[str, int, int], None] | None = None) -> list[GradedExample]:
+def grade_all(
+    examples: Sequence[Example],
+    completions: Sequence[str],
+    grader: RubricGrader,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[GradedExample]:
     jobs, owners = [], []
     for e, (ex, completion) in enumerate(zip(examples, completions)):
-        convo = ex.prompt + [{"role": "assistant", "content": completion}]
+        convo = [*ex.prompt, {"role": "assistant", "content": completion}]
         for item in ex.rubrics:
             jobs.append(GradeJob(convo, item))
             owners.append(e)
@@ -117,18 +144,32 @@ def grade_all(examples: Sequence[Example], completions: Sequence[str], grader: R
             progress("grade", done[0], len(jobs))
 
     grades = grader.grade(jobs, on_done=tick)
-    graded = [GradedExample(ex.prompt_id, ex.prompt, c, list(ex.example_tags), [],
-                            {"ideal_completions_group": ex.ideal.group} if ex.ideal else {})
-              for ex, c in zip(examples, completions)]
+    graded = [
+        GradedExample(
+            ex.prompt_id,
+            ex.prompt,
+            c,
+            list(ex.example_tags),
+            [],
+            {"ideal_completions_group": ex.ideal.group} if ex.ideal else {},
+        )
+        for ex, c in zip(examples, completions)
+    ]
     for job, owner, grade in zip(jobs, owners, grades):
         item = job.item
-        graded[owner].rubrics.append(GradedItem(item.criterion, item.points, list(item.tags), grade.criteria_met,
-                                                grade.explanation, grade.error))
+        graded[owner].rubrics.append(
+            GradedItem(item.criterion, item.points, list(item.tags), grade.criteria_met, grade.explanation, grade.error)
+        )
     return graded
 
 
-def run_examples(examples: Sequence[Example], sampler: Sampler, grader: RubricGrader, sample_cache: ResponseCache,
-                 progress: Callable[[str, int, int], None] | None = None) -> RunOutput:
+def run_examples(
+    examples: Sequence[Example],
+    sampler: Sampler,
+    grader: RubricGrader,
+    sample_cache: ResponseCache,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> RunOutput:
     """Sample then grade every example; answers land in ``sample_cache`` and ``grader.cache``."""
     started = time.perf_counter()
     calls_before = grader.calls

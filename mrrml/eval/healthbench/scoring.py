@@ -12,11 +12,12 @@ Optional length adjustment (not in the reference; off by default): the example s
 ``score − penalty × (len(completion) − center) / 500`` (characters), and example tags inherit the
 adjusted score; rubric-tag scores are left alone. It discounts policies that win by sheer length.
 """
+
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -44,8 +45,12 @@ def rubric_score(items: Iterable[tuple[float, bool]]) -> float | None:
     return sum(points for points, met in pairs if met) / possible
 
 
-def example_metrics(items: Sequence[tuple[float, Sequence[str], bool]], example_tags: Sequence[str],
-                    completion: str = "", length: LengthAdjustment | None = None) -> dict[str, float]:
+def example_metrics(
+    items: Sequence[tuple[float, Sequence[str], bool]],
+    example_tags: Sequence[str],
+    completion: str = "",
+    length: LengthAdjustment | None = None,
+) -> dict[str, float]:
     """Per-example metrics from ``(points, tags, criteria_met)`` per rubric item."""
     overall = rubric_score((points, met) for points, _, met in items)
     if overall is None:
@@ -53,7 +58,7 @@ def example_metrics(items: Sequence[tuple[float, Sequence[str], bool]], example_
     if length is not None:
         overall = length.apply(overall, completion)
     metrics = {OVERALL: overall}
-    metrics.update({tag: overall for tag in example_tags})
+    metrics.update(dict.fromkeys(example_tags, overall))
     by_tag: dict[str, list[tuple[float, bool]]] = {}
     for points, tags, met in items:
         for tag in tags:
@@ -79,11 +84,12 @@ def bootstrap_std(values: Sequence[float], rng: np.random.RandomState, n: int = 
 
 def _metric_seed(seed: int, name: str) -> int:
     # One stream per metric name: a metric's error bar does not change when other metrics appear.
-    return (seed + zlib.crc32(name.encode("utf-8"))) % (2 ** 32)
+    return (seed + zlib.crc32(name.encode("utf-8"))) % (2**32)
 
 
-def aggregate(per_example: Sequence[Mapping[str, float]], seed: int = 0,
-              n_bootstrap: int = N_BOOTSTRAP) -> dict[str, float]:
+def aggregate(
+    per_example: Sequence[Mapping[str, float]], seed: int = 0, n_bootstrap: int = N_BOOTSTRAP
+) -> dict[str, float]:
     """Mean (clipped), ``:bootstrap_std`` and ``:n_samples`` of every metric over examples."""
     values: dict[str, list[float]] = {}
     for metrics in per_example:
@@ -94,6 +100,5 @@ def aggregate(per_example: Sequence[Mapping[str, float]], seed: int = 0,
         vals = values[name]
         out[name] = clipped_mean(vals)
         out[f"{name}:n_samples"] = len(vals)
-        out[f"{name}:bootstrap_std"] = bootstrap_std(
-            vals, np.random.RandomState(_metric_seed(seed, name)), n_bootstrap)
+        out[f"{name}:bootstrap_std"] = bootstrap_std(vals, np.random.RandomState(_metric_seed(seed, name)), n_bootstrap)
     return out

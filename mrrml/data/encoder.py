@@ -19,6 +19,7 @@ Position conventions (the rest of the package relies on them):
 Truncation keeps the END of the prompt (the question being answered and the generation prompt) and the
 START of the answer, and is counted in :class:`TruncationStats`, never silent.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from typing import Any, Literal
 import torch
 
 from ..errors import ConfigError
-from .records import Prompt
+from .chat import Prompt, PromptError, as_messages, check_prompt
 
 _PLAIN_USER = "User: "
 _PLAIN_ASSISTANT = "Assistant: "
@@ -60,20 +61,19 @@ class TruncationStats:
         self.tokens_cut += example.prompt_tokens_cut + example.answer_tokens_cut
 
     def as_dict(self) -> dict[str, int]:
-        return {"examples": self.examples, "prompts_truncated": self.prompts_truncated,
-                "answers_truncated": self.answers_truncated, "tokens_cut": self.tokens_cut}
+        return {
+            "examples": self.examples,
+            "prompts_truncated": self.prompts_truncated,
+            "answers_truncated": self.answers_truncated,
+            "tokens_cut": self.tokens_cut,
+        }
 
 
 def _messages(prompt: Prompt) -> list[dict[str, str]]:
-    if isinstance(prompt, str):
-        return [{"role": "user", "content": prompt}]
-    if not isinstance(prompt, list) or not prompt:
-        raise ConfigError(f"prompt must be a string or a non-empty list of chat messages, got {type(prompt).__name__}")
-    for i, message in enumerate(prompt):
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str) \
-                or not isinstance(message.get("content"), str):
-            raise ConfigError(f"prompt[{i}]: a chat message needs string 'role' and 'content'")
-    return prompt
+    try:
+        return as_messages(check_prompt(prompt))
+    except PromptError as error:
+        raise ConfigError(str(error)) from None
 
 
 class ConversationEncoder:
@@ -85,8 +85,10 @@ class ConversationEncoder:
 
     def __init__(self, tokenizer: Any, max_prompt_tokens: int = 1024, max_answer_tokens: int = 512):
         if max_prompt_tokens < 1 or max_answer_tokens < 2:
-            raise ConfigError("max_prompt_tokens must be >= 1 and max_answer_tokens >= 2 "
-                              f"(got {max_prompt_tokens}, {max_answer_tokens})")
+            raise ConfigError(
+                "max_prompt_tokens must be >= 1 and max_answer_tokens >= 2 "
+                f"(got {max_prompt_tokens}, {max_answer_tokens})"
+            )
         self.tokenizer = tokenizer
         self.max_prompt_tokens = max_prompt_tokens
         self.max_answer_tokens = max_answer_tokens
@@ -131,14 +133,20 @@ class ConversationEncoder:
         if answer_cut:
             answer_ids = answer_ids[: self.max_answer_tokens - 1]
         ids = list(prompt_ids) + list(answer_ids) + [self.end_of_turn_id]
-        example = EncodedExample(input_ids=ids, prompt_last=len(prompt_ids) - 1, answer_last=len(ids) - 1,
-                                 prompt_tokens_cut=prompt_cut, answer_tokens_cut=answer_cut)
+        example = EncodedExample(
+            input_ids=ids,
+            prompt_last=len(prompt_ids) - 1,
+            answer_last=len(ids) - 1,
+            prompt_tokens_cut=prompt_cut,
+            answer_tokens_cut=answer_cut,
+        )
         self.stats.add(example)
         return example
 
 
-def pad_batch(examples: list[EncodedExample], pad_id: int,
-              padding_side: Literal["right", "left"] = "right") -> dict[str, torch.Tensor]:
+def pad_batch(
+    examples: list[EncodedExample], pad_id: int, padding_side: Literal["right", "left"] = "right"
+) -> dict[str, torch.Tensor]:
     """Pad to one length; pooled indices are shifted for left padding.
 
     With left padding the batch also carries ``position_ids`` that start at 0 on each row's first real
@@ -158,13 +166,17 @@ def pad_batch(examples: list[EncodedExample], pad_id: int,
     for row, e in enumerate(examples):
         length = len(e.input_ids)
         offset = width - length if padding_side == "left" else 0
-        input_ids[row, offset:offset + length] = torch.tensor(e.input_ids, dtype=torch.long)
-        attention_mask[row, offset:offset + length] = 1
-        position_ids[row, offset:offset + length] = torch.arange(length)
+        input_ids[row, offset : offset + length] = torch.tensor(e.input_ids, dtype=torch.long)
+        attention_mask[row, offset : offset + length] = 1
+        position_ids[row, offset : offset + length] = torch.arange(length)
         prompt_index[row] = offset + e.prompt_last
         answer_index[row] = offset + e.answer_last
-    batch = {"input_ids": input_ids, "attention_mask": attention_mask,
-             "prompt_index": prompt_index, "answer_index": answer_index}
+    batch = {
+        "input_ids": input_ids,
+        "attention_mask": attention_mask,
+        "prompt_index": prompt_index,
+        "answer_index": answer_index,
+    }
     if padding_side == "left":
         batch["position_ids"] = position_ids
     return batch
