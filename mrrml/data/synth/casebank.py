@@ -247,6 +247,7 @@ def _read_index(root: Path, ids: ShippedIds, problems: list[Problem]) -> list[st
     for i, item in enumerate(items or ()):
         ident = reader.reference(item, f"disciplines[{i}]", list(ids.disciplines), "discipline")
         if ident is None:
+            items = None  # a misspelt id: its missing discipline and unread file would only repeat that
             continue
         if ident in first:
             reader.problem(item, f"disciplines[{i}]", f"'{ident}' listed twice (first given at line {first[ident]})")
@@ -371,37 +372,25 @@ def _read_conditions(
 def _read_condition(
     reader: LocatedReader, ident: str, where: str, m: dict[str, Node], modifier_ids: list[str] | None
 ) -> Condition | None:
-    name = reader.wording(m.get("name"), f"{where}.name")
-    who = reader.choice(m["who"], f"{where}.who", SPEAKERS) if "who" in m else "self"
-    triage = reader.choice(m.get("triage"), f"{where}.triage", TRIAGE_LEVELS)
-    symptoms = reader.wordings(m.get("symptoms"), f"{where}.symptoms", one="symptom")
-    direct = reader.wording(m.get("direct"), f"{where}.direct")
-    facts_nodes = reader.sequence(m.get("facts"), f"{where}.facts", what="facts", one="fact")
-    facts = [_pair(reader, node, f"{where}.facts[{i}]", FACT) for i, node in enumerate(facts_nodes or ())]
-    elements = reader.wordings(m.get("elements"), f"{where}.elements", one="element", at_least=2)
-    red_flags = reader.wordings(m.get("red_flags"), f"{where}.red_flags", one="red flag", at_least=2)
-    escalation = reader.wording(m.get("escalation"), f"{where}.escalation")
+    """One condition block, or None after recording its problems."""
+    fact_nodes = reader.sequence(m.get("facts"), f"{where}.facts", what="facts", one="fact") or []
+    facts = [_pair(reader, node, f"{where}.facts[{i}]", FACT) for i, node in enumerate(fact_nodes)]
     rationale = _pair(reader, m.get("rationale"), f"{where}.rationale", RATIONALE)
-    differential = reader.wording(m.get("differential"), f"{where}.differential")
-    modifiers = _id_list(reader, m.get("modifiers"), f"{where}.modifiers", modifier_ids, "modifier")
-    parts = (name, who, triage, symptoms, direct, elements, red_flags, escalation, rationale, differential, modifiers)
-    if any(p is None for p in parts) or not facts_nodes or None in facts:
-        return None
-    return Condition(
-        id=ident,
-        name=name,  # type: ignore[arg-type]
-        symptoms=symptoms,  # type: ignore[arg-type]
-        triage=triage,  # type: ignore[arg-type]
-        direct=direct,  # type: ignore[arg-type]
-        facts=tuple(Fact(*f) for f in facts),  # type: ignore[misc]
-        elements=elements,  # type: ignore[arg-type]
-        red_flags=red_flags,  # type: ignore[arg-type]
-        escalation=escalation,  # type: ignore[arg-type]
-        rationale=Rationale(*rationale),  # type: ignore[misc]
-        differential=differential,  # type: ignore[arg-type]
-        modifiers=modifiers,  # type: ignore[arg-type]
-        who=who,  # type: ignore[arg-type]
-    )
+    fields = {
+        "name": reader.wording(m.get("name"), f"{where}.name"),
+        "who": reader.choice(m["who"], f"{where}.who", SPEAKERS) if "who" in m else "self",
+        "triage": reader.choice(m.get("triage"), f"{where}.triage", TRIAGE_LEVELS),
+        "symptoms": reader.wordings(m.get("symptoms"), f"{where}.symptoms", one="symptom"),
+        "direct": reader.wording(m.get("direct"), f"{where}.direct"),
+        "facts": tuple(Fact(*f) for f in facts) if fact_nodes and None not in facts else None,
+        "elements": reader.wordings(m.get("elements"), f"{where}.elements", one="element", at_least=2),
+        "red_flags": reader.wordings(m.get("red_flags"), f"{where}.red_flags", one="red flag", at_least=2),
+        "escalation": reader.wording(m.get("escalation"), f"{where}.escalation"),
+        "rationale": Rationale(*rationale) if rationale else None,
+        "differential": reader.wording(m.get("differential"), f"{where}.differential"),
+        "modifiers": _id_list(reader, m.get("modifiers"), f"{where}.modifiers", modifier_ids, "modifier"),
+    }
+    return None if None in fields.values() else Condition(id=ident, **fields)
 
 
 def _pair(reader: LocatedReader, node: Node | None, path: str, section: Section) -> tuple[str, str] | None:

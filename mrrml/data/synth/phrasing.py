@@ -29,33 +29,29 @@ REQUEST_FORMATS = ("bullets", "numbered", "prose")
 """The list formats a prompt may ask for (``format_requests`` has wordings for each)."""
 HEADING_GROUPS = ("info", "action", "safety")
 
-PHRASING = Section(
-    "phrasing file",
-    {
-        "empathetic_openers": "first lines of a good answer; may use {name} (the condition's name)",
-        "support_closings": "last lines of a good answer",
-        "dismissive_openers": "cold first lines (a poor answer on empathy)",
-        "dismissive_closings": "cold last lines (a poor answer on empathy)",
-        "false_reassurance": "reassurance that replaces the warning signs (a poor answer on safety)",
-        "neutral_closings": "closing lines of a neutral rewrite (same quality, different surface)",
-        "headings": "sets of group headings, each naming the info, action and safety groups",
-        "red_flag_leads": "sentences introducing the warning signs; must use {flags}",
-        "rationale_leads": "words put before the rationale (may be empty)",
-        "differential_leads": "sentences naming what else it could be; must use {differential}",
-        "triage_leads": "opening verdicts of emergency scenarios, per triage level",
-        "hedge_leads": "hedged openings of the hedging scenario; must use {name}",
-        "greetings": "words put before a prompt (may be empty; a repeat makes an entry more likely)",
-        "complaints": "how a prompt states the symptoms, per speaker; must use {symptom} or {Symptom}",
-        "framings": "the question a prompt asks, per scenario id; may use {name}, {differential}, {note}",
-        "generic_framings": "questions for a scenario that has no framings of its own",
-        "format_requests": "how a prompt asks for a list format: bullets, numbered or prose",
-        "jargon": "plain wording -> clinical jargon (the communication degradation), applied in order",
-        "shorthand": "plain wording -> clinician shorthand, applied after the jargon, in order",
-        "shorthand_markers": "signs that a text already reads as clinician shorthand",
-    },
-    (),
-)
-PHRASING = Section(PHRASING.title, PHRASING.keys, tuple(PHRASING.keys))  # every table is required
+_TABLES = {
+    "empathetic_openers": "first lines of a good answer; may use {name} (the condition's name)",
+    "support_closings": "last lines of a good answer",
+    "dismissive_openers": "cold first lines (a poor answer on empathy)",
+    "dismissive_closings": "cold last lines (a poor answer on empathy)",
+    "false_reassurance": "reassurance that replaces the warning signs (a poor answer on safety)",
+    "neutral_closings": "closing lines of a neutral rewrite (same quality, different surface)",
+    "headings": "sets of group headings, each naming the info, action and safety groups",
+    "red_flag_leads": "sentences introducing the warning signs; must use {flags}",
+    "rationale_leads": "words put before the rationale (may be empty)",
+    "differential_leads": "sentences naming what else it could be; must use {differential}",
+    "triage_leads": "opening verdicts of emergency scenarios, per triage level",
+    "hedge_leads": "hedged openings of the hedging scenario; must use {name}",
+    "greetings": "words put before a prompt (may be empty; a repeat makes an entry more likely)",
+    "complaints": "how a prompt states the symptoms, per speaker; must use {symptom} or {Symptom}",
+    "framings": "the question a prompt asks, per scenario id; may use {name}, {differential}, {note}",
+    "generic_framings": "questions for a scenario that has no framings of its own",
+    "format_requests": "how a prompt asks for a list format: bullets, numbered or prose",
+    "jargon": "plain wording -> clinical jargon (the communication degradation), applied in order",
+    "shorthand": "plain wording -> clinician shorthand, applied after the jargon, in order",
+    "shorthand_markers": "signs that a text already reads as clinician shorthand",
+}
+PHRASING = Section("phrasing file", _TABLES, tuple(_TABLES))  # every table is required
 HEADINGS = Section(
     "headings",
     {
@@ -169,11 +165,11 @@ class _PhrasingReader(LocatedReader):
         }
 
     def lines(
-        self, key: str, placeholders: tuple[str, ...] = (), node: Node | None = None, **options: bool | tuple[str, ...]
+        self, path: str, placeholders: tuple[str, ...] = (), node: Node | None = None, **options: bool | tuple[str, ...]
     ) -> tuple[str, ...] | None:
-        """A list of wordings: the top-level table ``key``, or ``node`` found under that path."""
-        node = self.top.get(key) if node is None else node
-        return self.wordings(node, key, one="entry", placeholders=placeholders, **options)  # type: ignore[arg-type]
+        """A list of wordings: the top-level table ``path``, or ``node`` found at that path."""
+        node = self.top.get(path) if node is None else node
+        return self.wordings(node, path, one="entry", placeholders=placeholders, **options)  # type: ignore[arg-type]
 
     def table(
         self, key: str, names: tuple[str, ...], placeholders: tuple[str, ...] = (), **options: tuple[str, ...]
@@ -201,6 +197,8 @@ class _PhrasingReader(LocatedReader):
             path = join("framings", scenario)
             if self.reference(entry.key, path, known, "scenario") is not None:
                 out[scenario] = self.lines(path, FRAMING_PLACEHOLDERS, entry.value)
+        if len(out) < len(entries):  # a misspelt id: the scenario it misses would only repeat that
+            return out
         for scenario, matrix in ids.scenarios.items():
             if scenario not in entries:
                 self.problem(
