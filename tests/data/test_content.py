@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mrrml.data.synth.casebank import CONDITION, MODIFIER, load_casebank
-from mrrml.data.synth.content_files import CONTENT_DIR
+from mrrml.data.synth.casebank import CONDITION, MODIFIER, read_casebank, shipped_casebank
+from mrrml.data.synth.content_files import CONTENT_DIR, require
 from mrrml.data.synth.filter import ConsistencyFilter, RuleJudge
 from mrrml.data.synth.phrasing import PHRASING
 from mrrml.data.synth.runner import SynthSettings, run_synthesis
@@ -20,6 +20,7 @@ from mrrml.data.synth.template_backend import TemplateBackend
 from mrrml.errors import ContentError, MrrmlError
 from mrrml.resources import shipped_matrix
 from mrrml.standards.loader import load_matrix, load_matrix_text
+from tests.standards.conftest import TINY
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def append(path: Path, line: str) -> int:
 
 def test_shipped_content_is_valid_and_loads():
     assert validate_content() == []
-    bank = load_casebank()
+    bank = shipped_casebank()
     assert len(bank.generic_pool) >= 50 and len(bank.modifiers) >= 14
 
 
@@ -114,7 +115,7 @@ def test_every_kind_of_mistake_is_located_and_all_are_reported_at_once(content):
     assert len(problems) == len(expected) + 1, text
     # the generator refuses the copy with the same problems (those of the case bank's files)
     with pytest.raises(ContentError) as info:
-        load_casebank(content)
+        require(read_casebank(content))
     assert isinstance(info.value, MrrmlError)
     assert [str(p) for p in info.value.problems] == [r for r in reported if "phrasing.yaml" not in r]
 
@@ -150,50 +151,9 @@ def test_fingerprint_covers_the_content_files(content):
 
 
 # Digests of train/val/test.jsonl written by main's Python case bank and phrasing tables (before the
-# move to YAML) for these settings: the move must not change a byte of output.
-UNKNOWN_IDS = """\
-name: tiny-unknown
-version: "1"
-description: One scenario and one discipline the case bank does not know (generic fallbacks).
-dimensions:
-  - id: accuracy
-    name: Accuracy
-    description: Correct facts.
-    template_operator: accuracy
-    levels: {good: Right., medium: Mostly right., poor: Wrong.}
-    criteria:
-      - {text: States correct facts., points: 5, kind: hard_rule}
-  - id: empathy
-    name: Empathy
-    description: Kind words.
-    template_operator: empathy
-    levels: {good: Kind., medium: Neutral., poor: Cold.}
-    criteria:
-      - {text: Acknowledges feelings., points: 3, kind: principle}
-  - id: form
-    name: Format
-    description: Follows the requested format.
-    template_operator: instruction
-    levels: {good: Follows., medium: Partly., poor: Ignores.}
-    criteria:
-      - {text: Follows the format., points: 3, kind: principle}
-scenarios:
-  - id: triage
-    name: Triage
-    description: Urgency decisions.
-    weights: {accuracy: 0.7, empathy: 0.3, form: 0.2}
-  - id: global_health
-    name: Global health
-    description: Known scenario.
-    weights: {accuracy: 1, empathy: 1, form: 1}
-disciplines:
-  - id: nursing
-    name: Nursing
-    description: Practical care.
-  - id: dermatology
-    name: Dermatology
-    description: Skin (not in the case bank).
-"""
+# move to YAML) for these settings: the move must not change a byte of output. The tiny matrix adds a
+# discipline the bank does not know to its two unknown scenarios, so the generic fallbacks are pinned too.
+UNKNOWN_IDS = TINY.replace("cells:\n", "  - id: dermatology\n    name: Dermatology\n    description: Skin.\ncells:\n")
 PINNED = [
     ("healthbench", dict(n=200, seed=0), "915a3dc5f893f252a78ae6833420b1790b731ae2178c4c54e673c06a673ca407"),
     (
@@ -204,7 +164,7 @@ PINNED = [
     (
         "unknown-ids",
         dict(n=100, seed=3, holdout="conditions"),
-        "1b1ff198c1f83479cb2b7fd67f03fc5398c7847018cad80a961e04415b915090",
+        "2b8290a260aad0d4daa2483acce6cb465b65fbafa124735ff89c4f49f06119db",
     ),
 ]
 

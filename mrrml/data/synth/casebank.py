@@ -38,9 +38,9 @@ from typing import NamedTuple
 
 from yaml.nodes import Node
 
-from ...errors import ContentError, Problem
+from ...errors import Problem
 from ...located_yaml import MISSING, LocatedReader, Section, join
-from .content_files import CONTENT_DIR, ShippedIds, read_top, shipped_ids
+from .content_files import CONTENT_DIR, ShippedIds, read_top, require, shipped_ids
 
 TRIAGE_LEVELS = ("emergency", "urgent", "routine")
 SPEAKERS = ("self", "child", "carer", "event")
@@ -211,18 +211,11 @@ def read_casebank(root: Path = CONTENT_DIR) -> tuple[CaseBank | None, list[Probl
     return CaseBank(placeholders, modifiers, disciplines), []
 
 
-def load_casebank(root: Path = CONTENT_DIR) -> CaseBank:
-    """:func:`read_casebank`, raising :class:`ContentError` with every problem."""
-    bank, problems = read_casebank(root)
-    if bank is None:
-        raise ContentError(problems)
-    return bank
-
-
 @functools.cache
 def shipped_casebank() -> CaseBank:
-    """The shipped bank, read and checked once per process (generation draws from it per record)."""
-    return load_casebank(CONTENT_DIR)
+    """The shipped bank, read and checked once per process (generation draws from it per record);
+    :class:`ContentError` lists every problem of a broken file."""
+    return require(read_casebank(CONTENT_DIR))
 
 
 def conditions_for(discipline: str) -> tuple[tuple[Condition, ...], bool]:

@@ -16,16 +16,27 @@ import functools
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 from yaml.nodes import Node
 
-from ...errors import ContentError
+from ...errors import ContentError, Problem
 from ...located_yaml import LocatedReader, Section, compose, read_source
 from ...resources import shipped_matrix, shipped_matrix_names
 from ...standards.loader import load_matrix
 
 CONTENT_DIR = Path(str(resources.files("mrrml.data.synth") / "content"))
 """The shipped content folder (package data)."""
+
+T = TypeVar("T")
+
+
+def require(read: tuple[T | None, list[Problem]]) -> T:
+    """What a content reader read, or :class:`ContentError` with every problem it found."""
+    value, problems = read
+    if value is None:
+        raise ContentError(problems)
+    return value
 
 
 def read_top(reader: LocatedReader, section: Section) -> dict[str, Node] | None:

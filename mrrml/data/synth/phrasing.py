@@ -19,10 +19,10 @@ from pathlib import Path
 
 from yaml.nodes import Node
 
-from ...errors import ContentError, Problem
+from ...errors import Problem
 from ...located_yaml import LocatedReader, Section, join
 from .casebank import SPEAKERS, TRIAGE_LEVELS
-from .content_files import CONTENT_DIR, ShippedIds, read_top, shipped_ids
+from .content_files import CONTENT_DIR, ShippedIds, read_top, require, shipped_ids
 
 PHRASING_FILE = "phrasing.yaml"
 REQUEST_FORMATS = ("bullets", "numbered", "prose")
@@ -119,18 +119,11 @@ def read_phrasing(root: Path = CONTENT_DIR) -> tuple[Phrasing | None, list[Probl
     return Phrasing(**tables), []  # type: ignore[arg-type]
 
 
-def load_phrasing(root: Path = CONTENT_DIR) -> Phrasing:
-    """:func:`read_phrasing`, raising :class:`ContentError` with every problem."""
-    phrasing, problems = read_phrasing(root)
-    if phrasing is None:
-        raise ContentError(problems)
-    return phrasing
-
-
 @functools.cache
 def shipped_phrasing() -> Phrasing:
-    """The shipped phrasing tables, read and checked once per process."""
-    return load_phrasing(CONTENT_DIR)
+    """The shipped phrasing tables, read and checked once per process; :class:`ContentError` lists
+    every problem of a broken file."""
+    return require(read_phrasing(CONTENT_DIR))
 
 
 class _PhrasingReader(LocatedReader):
