@@ -238,7 +238,7 @@ class LocatedReader:
         try:
             fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
         except ValueError as exc:
-            self.problem(node, path, f"broken placeholder ({exc}); placeholders look like {{{min(placeholders)}}}")
+            self.problem(node, path, f"broken placeholder ({exc}); placeholders look like {{{placeholders[0]}}}")
             return None
         unknown = [f for f in fields if f not in placeholders]
         for field in unknown:

@@ -89,12 +89,16 @@ def test_every_kind_of_mistake_is_located_and_all_are_reported_at_once(content):
          "unknown modifier 'eldery'; did you mean 'elderly'?"),
         (ped, edit(ped, "  - id: toddler_fever", "  - id: t2dm_hyperglycaemia"), f"{t2dm}.id",
          f"duplicate condition id 't2dm_hyperglycaemia' (first given at conditions/internal_medicine.yaml:{first})"),
+        (mods, edit(mods, "  hours: [2, 3, 4, 5, 6]", "  hours: [2, [3], 4, 5, 6]"), "placeholders.hours[1]",
+         "expected a number or text, got a list"),
         (mods, edit(mods, "  - I'm {weeks} weeks pregnant", "  - I'm {week} weeks pregnant"),
          "modifiers[pregnancy].statements[0]", "unknown placeholder '{week}'; this text may use {weeks}, {child_age}"),
         (mods, edit(mods, "    patient_is_child: true", '    patient_is_child: "yes"'),
          "modifiers[child].patient_is_child", "expected true or false, got a string"),
         (mods, append(mods, "  - {id: pregnancy, statements: [x], tailored: t, contradict: c, ask: a}"),
          "modifiers[21].id", "duplicate modifier id 'pregnancy' (first given at line"),
+        (mods, edit(mods, "preferred_in_scenarios: [global_health]", "preferred_in_scenarios: [global_helth]"),
+         "modifiers[remote].preferred_in_scenarios[0]", "unknown scenario 'global_helth'; did you mean 'global_health'?"),
         (index, edit(index, "  - nursing\n", "  - nursng\n"), "disciplines[6]",
          "unknown discipline 'nursng'; did you mean 'nursing'?"),
         (phr, edit(phr, "  emergency_referrals:", "  emergency_referral:"), "framings.emergency_referral",
@@ -103,6 +107,8 @@ def test_every_kind_of_mistake_is_located_and_all_are_reported_at_once(content):
          "unknown key 'routin' in triage_leads; did you mean 'routine'?"),
         (phr, edit(phr, "  - Get urgent help if you notice {flags}.", "  - Get urgent help."), "red_flag_leads[0]",
          "must contain {flags}"),
+        (phr, edit(phr, "  - A clinician will also consider {differential}.", "  - A clinician will also consider {differential."),
+         "differential_leads[2]", "broken placeholder ("),
     ]  # fmt: skip
     problems = validate_content(content)
     reported = [str(p) for p in problems]

@@ -278,8 +278,7 @@ def _read_modifiers(
     top = read_top(reader, MODIFIERS)
     if top is None:
         return {}, {}, None
-    placeholders = _read_placeholders(reader, top.get("placeholders"))
-    names = tuple(placeholders)
+    placeholders, names = _read_placeholders(reader, top.get("placeholders"))
     items = reader.items_with_ids(top.get("modifiers"), "modifiers", MODIFIER)
     modifiers: dict[str, Modifier] = {}
     for ident, where, m, _ in items:
@@ -299,12 +298,11 @@ def _read_modifiers(
     return placeholders, modifiers, [ident for ident, *_ in items]
 
 
-def _read_placeholders(reader: LocatedReader, node: Node | None) -> dict[str, tuple]:
-    """Placeholder name -> the values drawn for it (well-formed entries only)."""
-    entries = reader.entries(node, "placeholders")
+def _read_placeholders(reader: LocatedReader, node: Node | None) -> tuple[dict[str, tuple], tuple[str, ...]]:
+    """Placeholder name -> the values drawn for it (well-formed entries only), and every declared name
+    (so that a statement using a placeholder whose values are broken is not reported as well)."""
+    entries = reader.entries(node, "placeholders") or {}
     out: dict[str, tuple] = {}
-    if entries is None:
-        return out
     for name, entry in entries.items():
         where = join("placeholders", name)
         if not name.isidentifier():
@@ -317,7 +315,7 @@ def _read_placeholders(reader: LocatedReader, node: Node | None) -> dict[str, tu
         ]
         if values is not None and MISSING not in drawn:
             out[name] = tuple(drawn)
-    return out
+    return out, tuple(name for name in entries if name.isidentifier())
 
 
 def _id_list(
