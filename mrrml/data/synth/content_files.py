@@ -62,6 +62,7 @@ class ShippedIds:
 
 @functools.cache
 def shipped_ids() -> ShippedIds:
+    """The ids the content may name, read once per process from the shipped matrices."""
     disciplines: dict[str, str] = {}
     scenarios: dict[str, str] = {}
     for name in shipped_matrix_names():
