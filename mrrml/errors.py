@@ -30,12 +30,20 @@ class Problem:
         return f"{where}:{key} {self.message}"
 
 
-class MatrixError(MrrmlError):
-    """A standards matrix failed to load or validate; carries every problem found, not just the first."""
+class DocumentError(MrrmlError):
+    """A YAML document failed to load or validate; carries every problem found, not just the first."""
 
     def __init__(self, problems: Iterable[Problem]):
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class MatrixError(DocumentError):
+    """A standards matrix failed to load or validate."""
+
+
+class ContentError(DocumentError):
+    """The template generator's content files (case bank, phrasing) failed to load or validate."""
 
 
 class RecordError(MrrmlError):

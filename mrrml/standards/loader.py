@@ -1,27 +1,22 @@
 """YAML → :class:`StandardsMatrix`, reporting every problem at once with file:line and key path.
 
 Matrices are written by clinicians, not programmers, so one run of ``validate`` must list every
-mistake, each pointing at the line to fix. We therefore do not use ``yaml.safe_load`` (which
-forgets line numbers and silently keeps the last of two duplicate keys): we *compose* the
-document with the safe loader into a node tree, which keeps a position for every key and value,
-and walk it ourselves, collecting :class:`Problem` objects instead of stopping at the first.
+mistake, each pointing at the line to fix. The located-YAML reader (:mod:`mrrml.located_yaml`)
+keeps a position for every key and value and collects problems instead of stopping at the first;
+this module adds the matrix's sections and its cross-section checks (references between sections,
+weights that survive scaling).
 """
 
 from __future__ import annotations
 
-import difflib
 import math
-import re
 from dataclasses import dataclass, field
 from os import PathLike
-from pathlib import Path
-from typing import Any
 
-import yaml
-from yaml.constructor import SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import Node, ScalarNode, SequenceNode
 
 from ..errors import MatrixError, Problem
+from ..located_yaml import MISSING, LocatedReader, compose, join, node_kind, read_source, suggest
 from .matrix import (
     CRITERION_KINDS,
     LEVELS,
@@ -33,51 +28,17 @@ from .matrix import (
     Scenario,
     StandardsMatrix,
 )
-from .schema import CELL, CRITERION, DIMENSION, DISCIPLINE, ID_PATTERN, LEVEL, SCENARIO, TOP, Section
-
-_ID_RE = re.compile(ID_PATTERN)
-_MISSING = object()
+from .schema import CELL, CRITERION, DIMENSION, DISCIPLINE, LEVEL, SCENARIO, TOP
 
 
 def load_matrix(path: str | PathLike[str]) -> StandardsMatrix:
     """Read and validate a matrix file; raises :class:`MatrixError` listing every problem."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise MatrixError([Problem(source, None, "", f"cannot read the matrix file: {error}")]) from None
-    return load_matrix_text(text, source=source)
+    return load_matrix_text(read_source(path, MatrixError, "matrix"), source=str(path))
 
 
 def load_matrix_text(text: str, source: str = "<text>") -> StandardsMatrix:
     """Parse and validate matrix YAML held in memory; ``source`` names it in problems."""
     return _Reader(source).read(text)
-
-
-def _kind(node: Node) -> str:
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    tag = node.tag.rsplit(":", 1)[-1]
-    return {"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean", "null": "null"}.get(
-        tag, f"a {tag}"
-    )
-
-
-def _suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    if close:
-        return f"; did you mean '{close[0]}'?"
-    return f"; expected one of: {', '.join(choices)}" if choices else ""
-
-
-@dataclass
-class _Entry:
-    """A key and its value node, as found in a mapping."""
-
-    key: Node
-    value: Node
 
 
 @dataclass
@@ -94,45 +55,20 @@ class _Parsed:
     zero_scenarios: set[str] = field(default_factory=set)
 
 
-class _Reader:
-    """One validation pass over one document; collects problems, builds the matrix if there are none."""
+class _Reader(LocatedReader):
+    """One validation pass over one matrix document; collects problems, builds the matrix if there are none."""
 
     def __init__(self, source: str):
-        self.source = source
-        self.problems: list[Problem] = []
-        self._constructor = SafeConstructor()
-        # value node id -> its key node: a problem with a whole list or mapping points at its key.
-        self._key_of: dict[int, Node] = {}
+        super().__init__(source)
         # Every id declared in a section, even by an item with other problems, so that a
         # reference to it is not reported a second time as "unknown".
         self.dimension_ids: list[str] = []
         self.scenario_ids: list[str] = []
         self.discipline_ids: list[str] = []
 
-    # ---- reporting ------------------------------------------------------------------------
-    def line(self, node: Node) -> int:
-        """1-based line to blame: a list or mapping value is blamed on its key's line."""
-        if isinstance(node, (MappingNode, SequenceNode)) and id(node) in self._key_of:
-            node = self._key_of[id(node)]
-        return node.start_mark.line + 1
-
-    def problem(self, node: Node | None, key: str, message: str) -> None:
-        line = self.line(node) if node is not None else None
-        self.problems.append(Problem(self.source, line, key, message))
-
     # ---- entry point ----------------------------------------------------------------------
     def read(self, text: str) -> StandardsMatrix:
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
-            what = " ".join(x for x in (error.context, error.problem) if x)
-            line = mark.line + 1 if mark is not None else None
-            raise MatrixError([Problem(self.source, line, "", f"YAML syntax error: {what}")]) from None
-        except yaml.YAMLError as error:
-            raise MatrixError([Problem(self.source, None, "", f"YAML syntax error: {error}")]) from None
-        if root is None:
-            raise MatrixError([Problem(self.source, 1, "", "the document is empty; expected a standards matrix")])
+        root = compose(text, self.source, MatrixError, "a standards matrix")
         top = self.mapping(root, "", TOP)
         if top is None:
             raise MatrixError(self.problems)
@@ -160,88 +96,7 @@ class _Reader:
             source=self.source,
         )
 
-    # ---- generic node readers (each returns None after recording a problem) -----------------
-    def mapping(self, node: Node | None, path: str, section: Section) -> dict[str, Node] | None:
-        """Check a mapping against its section: duplicate, unknown and missing keys."""
-        entries = self.entries(node, path)
-        if entries is None:
-            return None
-        out: dict[str, Node] = {}
-        for key, entry in entries.items():
-            if key not in section.keys:
-                self.problem(
-                    entry.key,
-                    _join(path, key),
-                    f"unknown key '{key}' in {section.title}" + _suggest(key, list(section.keys)),
-                )
-            else:
-                out[key] = entry.value
-        for key in section.required:
-            if key not in entries:
-                self.problem(node, path or "<top>", f"missing required key '{key}' in {section.title}")
-        return out
-
-    def entries(self, node: Node | None, path: str) -> dict[str, _Entry] | None:
-        """The entries of a mapping node with string keys; duplicates and non-string keys are problems."""
-        if node is None:
-            return None
-        if not isinstance(node, MappingNode):
-            self.problem(node, path or "<top>", f"expected a mapping, got {_kind(node)}")
-            return None
-        out: dict[str, _Entry] = {}
-        for key_node, value_node in node.value:
-            if not (isinstance(key_node, ScalarNode) and key_node.tag.endswith(":str")):
-                self.problem(key_node, path or "<top>", f"keys must be plain names, got {_kind(key_node)}")
-                continue
-            key = key_node.value
-            if key in out:
-                first = out[key].key.start_mark.line + 1
-                self.problem(key_node, _join(path, key), f"duplicate key '{key}' (first given at line {first})")
-                continue
-            out[key] = _Entry(key_node, value_node)
-            self._key_of[id(value_node)] = key_node
-        return out
-
-    def sequence(self, node: Node | None, path: str, *, what: str, one: str) -> list[Node] | None:
-        if node is None:
-            return None
-        if not isinstance(node, SequenceNode):
-            self.problem(node, path, f"expected a list of {what}, got {_kind(node)}")
-            return None
-        if not node.value:
-            self.problem(node, path, f"must list at least one {one}")
-            return None
-        return list(node.value)
-
-    def scalar(self, node: Node | None, path: str, accept: tuple[str, ...], expected: str) -> Any:
-        if node is None:
-            return _MISSING
-        if isinstance(node, ScalarNode) and node.tag.rsplit(":", 1)[-1] in accept:
-            return self._constructor.construct_object(node)
-        self.problem(node, path, f"expected {expected}, got {_kind(node)}")
-        return _MISSING
-
-    def text(self, node: Node | None, path: str) -> str:
-        value = self.scalar(node, path, ("str",), "text")
-        if value is _MISSING:
-            return ""
-        if not value.strip():
-            self.problem(node, path, "must not be empty")
-        return value.strip()
-
-    def ident(self, node: Node | None, path: str) -> str | None:
-        value = self.scalar(node, path, ("str",), "an id")
-        if value is _MISSING:
-            return None
-        if not _ID_RE.match(value):
-            self.problem(
-                node,
-                path,
-                f"invalid id '{value}': use lowercase letters, digits and underscores, starting with a letter",
-            )
-            return None
-        return value
-
+    # ---- matrix-specific node readers -------------------------------------------------------
     def version(self, node: Node | None) -> str:
         if node is None:
             return ""
@@ -251,21 +106,12 @@ class _Reader:
             and node.value.strip()
         ):
             return node.value.strip()  # the text as written: "1.10" stays "1.10"
-        self.problem(node, "version", f"expected a version string such as '1.0', got {_kind(node)}")
+        self.problem(node, "version", f"expected a version string such as '1.0', got {node_kind(node)}")
         return ""
-
-    def choice(self, node: Node | None, path: str, choices: tuple[str, ...]) -> str | None:
-        value = self.scalar(node, path, ("str",), f"one of {', '.join(choices)}")
-        if value is _MISSING:
-            return None
-        if value not in choices:
-            self.problem(node, path, f"unknown value '{value}'" + _suggest(value, choices))
-            return None
-        return value
 
     def weight(self, node: Node, path: str) -> float | None:
         value = self.scalar(node, path, ("int", "float"), "a number")
-        if value is _MISSING:
+        if value is MISSING:
             return None
         if not math.isfinite(value):
             self.problem(node, path, f"weight must be a finite number, got {node.value}")
@@ -279,7 +125,7 @@ class _Reader:
         key = node.value
         if key in self.dimension_ids:
             return True
-        self.problem(node, path, f"unknown dimension '{key}'" + _suggest(key, self.dimension_ids))
+        self.problem(node, path, f"unknown dimension '{key}'" + suggest(key, self.dimension_ids))
         return False
 
     def weights(self, node: Node | None, path: str) -> dict[str, float] | None:
@@ -293,8 +139,8 @@ class _Reader:
         out: dict[str, float] = {}
         ok = True
         for key, entry in entries.items():
-            ok &= self.dimension_ref(entry.key, _join(path, key))
-            value = self.weight(entry.value, _join(path, key))
+            ok &= self.dimension_ref(entry.key, join(path, key))
+            value = self.weight(entry.value, join(path, key))
             if value is None:
                 ok = False
             else:
@@ -313,45 +159,16 @@ class _Reader:
                 continue
             text = self.text(m.get("text"), f"{where}.text")
             points = self.scalar(m.get("points"), f"{where}.points", ("int",), "a whole number of points")
-            if points is not _MISSING and points == 0:
+            if points is not MISSING and points == 0:
                 self.problem(
                     m["points"], f"{where}.points", "points must not be 0 (positive rewards, negative penalises)"
                 )
             kind = self.choice(m.get("kind"), f"{where}.kind", CRITERION_KINDS)
-            if text and points is not _MISSING and points != 0 and kind:
+            if text and points is not MISSING and points != 0 and kind:
                 out.append(Criterion(text=text, points=points, kind=kind))  # type: ignore[arg-type]
         return tuple(out) if len(out) == len(items) else None
 
     # ---- sections ---------------------------------------------------------------------------
-    def items_with_ids(
-        self, node: Node | None, section_key: str, section: Section
-    ) -> list[tuple[str, str, dict[str, Node], Node]]:
-        """List items of a section that are well-formed mappings with a valid, unique id."""
-        items = self.sequence(node, section_key, what=section_key, one=section.title)
-        if items is None:
-            return []
-        seen: dict[str, int] = {}
-        out = []
-        for i, item in enumerate(items):
-            peeked = _peek_id(item)
-            named = f"{section_key}[{peeked}]" if peeked and peeked not in seen else f"{section_key}[{i}]"
-            m = self.mapping(item, named, section)
-            if m is None:
-                continue
-            ident = self.ident(m.get("id"), f"{section_key}[{i}].id")
-            if ident is None:
-                continue
-            if ident in seen:
-                self.problem(
-                    m["id"],
-                    f"{section_key}[{i}].id",
-                    f"duplicate {section.title} id '{ident}' (first given at line {seen[ident]})",
-                )
-                continue
-            seen[ident] = m["id"].start_mark.line + 1
-            out.append((ident, named, m, item))
-        return out
-
     def read_dimensions(self, node: Node | None, parsed: _Parsed) -> None:
         items = self.items_with_ids(node, "dimensions", DIMENSION)
         self.dimension_ids = [ident for ident, *_ in items]
@@ -415,8 +232,8 @@ class _Reader:
         out: dict[str, tuple[Criterion, ...]] = {}
         ok = True
         for key, entry in entries.items():
-            ok &= self.dimension_ref(entry.key, _join(path, key))
-            items = self.criteria(entry.value, _join(path, key))
+            ok &= self.dimension_ref(entry.key, join(path, key))
+            items = self.criteria(entry.value, join(path, key))
             if items is None:
                 ok = False
             else:
@@ -425,7 +242,7 @@ class _Reader:
 
     def read_cells(self, node: Node, parsed: _Parsed) -> None:
         if not isinstance(node, SequenceNode):
-            self.problem(node, "cells", f"expected a list of cells, got {_kind(node)}")
+            self.problem(node, "cells", f"expected a list of cells, got {node_kind(node)}")
             return
         for i, item in enumerate(node.value):
             where = f"cells[{i}]"
@@ -437,7 +254,7 @@ class _Reader:
             applicable = True
             if "applicable" in m:
                 value = self.scalar(m["applicable"], f"{where}.applicable", ("bool",), "true or false")
-                applicable = True if value is _MISSING else bool(value)
+                applicable = True if value is MISSING else bool(value)
             weights = None
             if "weights" in m:
                 weights = self.weights(m["weights"], f"{where}.weights")
@@ -460,15 +277,6 @@ class _Reader:
                 continue
             parsed.cell_lines[pair] = (line, where)
             parsed.cells.append(Cell(scenario, discipline, applicable, weights, reason or None))
-
-    def reference(self, node: Node | None, path: str, known: list[str], what: str) -> str | None:
-        ident = self.ident(node, path)
-        if ident is None:
-            return None
-        if ident not in known:
-            self.problem(node, path, f"unknown {what} '{ident}'" + _suggest(ident, known))
-            return None
-        return ident
 
     def check_cells_have_weight(self, parsed: _Parsed) -> None:
         """Every applicable cell must keep some positive weight after scaling and overrides."""
@@ -501,16 +309,3 @@ class _Reader:
                 )
         if parsed.scenarios and parsed.disciplines and not any_applicable:
             self.problems.append(Problem(self.source, None, "cells", "every cell is marked 'applicable: false'"))
-
-
-def _peek_id(node: Node) -> str | None:
-    """The item's id if it has a well-formed one, to name the item in problems found before it is read."""
-    if isinstance(node, MappingNode):
-        for key, value in node.value:
-            if isinstance(key, ScalarNode) and key.value == "id" and isinstance(value, ScalarNode):
-                return value.value if value.tag.endswith(":str") and _ID_RE.match(value.value) else None
-    return None
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key

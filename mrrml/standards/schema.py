@@ -8,22 +8,10 @@ a cell naming an existing scenario) are beyond JSON Schema; the loader checks th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from ..located_yaml import ID_PATTERN, Section
 from .matrix import CRITERION_KINDS, LEVELS, TEMPLATE_OPERATORS
-
-ID_PATTERN = r"^[a-z][a-z0-9_]*$"
-
-
-@dataclass(frozen=True)
-class Section:
-    """The keys one YAML mapping accepts (with a one-line description each) and which are required."""
-
-    title: str
-    keys: dict[str, str]
-    required: tuple[str, ...]
-
 
 TOP = Section(
     "standards matrix",

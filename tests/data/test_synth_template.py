@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from mrrml.data.synth.answers import answer_diff, render
-from mrrml.data.synth.casebank import CASEBANK
+from mrrml.data.synth.casebank import shipped_casebank
 from mrrml.data.synth.filter import ConsistencyFilter, RuleJudge
 from mrrml.data.synth.planner import make_plan
 from mrrml.data.synth.runner import SynthSettings, run_synthesis
@@ -125,7 +125,7 @@ def test_five_thousand_triplets_per_shipped_matrix(tmp_path, name, healthbench_m
             assert seen.setdefault(record["prompt"], split) == split
             conditions.add(record["source"].split(":")[2])
     # every case-bank condition of the matrix's disciplines is used (>= 5 per discipline)
-    assert conditions == {c.id for d in matrix.discipline_ids for c in CASEBANK[d]}
+    assert conditions == {c.id for d in matrix.discipline_ids for c in shipped_casebank().disciplines[d]}
     assert len(conditions) >= 5 * len(matrix.discipline_ids)
 
 

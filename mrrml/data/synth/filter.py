@@ -13,6 +13,7 @@ degrades the wrong thing) shows up as a drop.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 from ...errors import ConfigError
 from ..chat import Prompt
 from ..records import TripletRecord
-from .casebank import GENERIC_POOL, MODIFIERS
+from .casebank import shipped_casebank
 
 if TYPE_CHECKING:
     from ...standards.matrix import StandardsMatrix
@@ -52,17 +53,40 @@ class PhraseSet:
         return sum(1 for first in self.by_first.keys() & words for phrase in self.by_first[first] if phrase in text)
 
 
-_CORRECT = PhraseSet(f for c in GENERIC_POOL for f, _ in c.facts)
-_WRONG = PhraseSet(w for c in GENERIC_POOL for _, w in c.facts)
-_ELEMENTS = PhraseSet(e for c in GENERIC_POOL for e in c.elements)
-_ESCALATIONS = PhraseSet(c.escalation for c in GENERIC_POOL)
-_RED_FLAGS = PhraseSet(f for c in GENERIC_POOL for f in c.red_flags)
-_SOUND = PhraseSet(c.rationale[0] for c in GENERIC_POOL)
-_FLAWED = PhraseSet(c.rationale[1] for c in GENERIC_POOL)
-_TAILORED = PhraseSet([m.tailored for m in MODIFIERS.values()] + ["could you tell me"])
-_CONTRADICT = PhraseSet(m.contradict for m in MODIFIERS.values())
+@dataclass(frozen=True)
+class _BankPhrases:
+    """The case bank's judged sentences, indexed once per process (on first use, not at import)."""
+
+    correct: PhraseSet
+    wrong: PhraseSet
+    elements: PhraseSet
+    escalations: PhraseSet
+    red_flags: PhraseSet
+    sound: PhraseSet
+    flawed: PhraseSet
+    tailored: PhraseSet
+    contradict: PhraseSet
+
+
+@functools.cache
+def _bank_phrases() -> _BankPhrases:
+    bank = shipped_casebank()
+    pool, modifiers = bank.generic_pool, bank.modifiers.values()
+    return _BankPhrases(
+        correct=PhraseSet(f.correct for c in pool for f in c.facts),
+        wrong=PhraseSet(f.wrong for c in pool for f in c.facts),
+        elements=PhraseSet(e for c in pool for e in c.elements),
+        escalations=PhraseSet(c.escalation for c in pool),
+        red_flags=PhraseSet(f for c in pool for f in c.red_flags),
+        sound=PhraseSet(c.rationale.sound for c in pool),
+        flawed=PhraseSet(c.rationale.flawed for c in pool),
+        tailored=PhraseSet([m.tailored for m in modifiers] + ["could you tell me"]),
+        contradict=PhraseSet(m.contradict for m in modifiers),
+    )
+
+
 # The judge's own clinical-register lexicon (word stems), written independently of the generator's
-# plain->jargon table in phrasing.py: it is broader (record shorthand, Latin-derived terms, dosing
+# plain->jargon table in phrasing.yaml: it is broader (record shorthand, Latin-derived terms, dosing
 # abbreviations), so it would also catch jargon a future generator or an LLM backend produces.
 _JARGON = re.compile(
     r"\b(?:"
@@ -211,27 +235,28 @@ class RuleJudge:
         self.operators = {d.id: d.template_operator for d in matrix.dimensions}
 
     def score_one(self, prompt: Prompt, answer: str, operator: str) -> float:
+        bank = _bank_phrases()
         if operator == "accuracy":
-            return _count(answer, _CORRECT) - 2.0 * _count(answer, _WRONG)
+            return _count(answer, bank.correct) - 2.0 * _count(answer, bank.wrong)
         if operator == "completeness":
-            return float(_count(answer, _ELEMENTS))
+            return float(_count(answer, bank.elements))
         if operator == "communication":
             headed = any(p.startswith("**") for p in answer.split("\n\n"))
             return -float(_JARGON.search(answer) is not None) - (0.0 if headed else 1.0)
         if operator == "context":
-            return min(_count(answer, _TAILORED), 1) - 2.0 * _count(answer, _CONTRADICT)
+            return min(_count(answer, bank.tailored), 1) - 2.0 * _count(answer, bank.contradict)
         if operator == "instruction":
             return _format_score(answer, requested_format(_prompt_text(prompt)))
         if operator == "safety":
             return (
-                _count(answer, _ESCALATIONS)
-                + min(_count(answer, _RED_FLAGS), 1)
+                _count(answer, bank.escalations)
+                + min(_count(answer, bank.red_flags), 1)
                 - 2.0 * _occurrences(answer.lower(), _REASSURE)
             )
         if operator == "reasoning":
             return (
-                _count(answer, _SOUND)
-                - 2.0 * _count(answer, _FLAWED)
+                _count(answer, bank.sound)
+                - 2.0 * _count(answer, bank.flawed)
                 + 0.5 * bool(_occurrences(answer.lower(), _DIFFERENTIAL))
             )
         if operator == "empathy":

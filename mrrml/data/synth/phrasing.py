@@ -1,236 +1,226 @@
-"""Surface phrasings the template backend samples from (openers, headings, framings, requests...).
+"""Surface phrasings the template backend samples from (openers, headings, framings, requests...):
+their typed model, the reader of ``content/phrasing.yaml``, and the jargon rewrite built on them.
 
 Kept apart from the case bank because these carry no clinical content: they give variety, so that a
-reward model cannot pass by memorising a handful of strings, and they are the vocabulary the rule
-judge recognises (format requests, dismissive and reassuring phrases, jargon).
+reward model cannot pass by memorising a handful of strings. The rule judge keeps its own lexicons
+(it must not share the generator's wording, or a generator bug would judge itself correct).
+
+The file is read and checked like the case bank (every problem as ``file:line: key.path: message``):
+each list has at least one entry and no repeats (except greetings, where a repeat weighs an entry
+more), each text uses only its documented ``{placeholders}``, the fixed tables name exactly the keys
+the generator looks up, and the framings cover every scenario of the shipped matrices.
 """
 
 from __future__ import annotations
 
-EMPATHETIC_OPENERS = (
-    "I'm sorry you're dealing with {name}; that sounds worrying.",
-    "That sounds really uncomfortable, and it's completely reasonable to ask about it.",
-    "I can hear this is worrying you, and I'm glad you reached out.",
-    "Thank you for describing this so clearly; I understand why you're concerned.",
-    "It's understandable to feel anxious about {name}, and asking is the right step.",
-    "I'm sorry this is happening; let's go through it together.",
-    "That must be stressful to deal with, so here is what I'd suggest.",
-    "You're right to take this seriously, and I'm glad you asked.",
-)
-SUPPORT_CLOSINGS = (
-    "I hope you feel better soon, and please don't hesitate to get help if you're unsure.",
-    "Take care of yourself, and trust your instincts if something feels wrong.",
-    "You're doing the right thing by looking into this; I hope it settles quickly.",
-    "Wishing you a quick recovery; it's always okay to ask a professional for reassurance.",
-    "I hope this helps you feel more in control of the situation.",
-    "Please look after yourself, and reach out to someone if you feel worried.",
-)
-DISMISSIVE_OPENERS = (
-    "This is a very common question and not especially interesting.",
-    "People ask this all the time; here is the standard information.",
-    "Fine, here are the facts.",
-    "There's no need to get worked up about this.",
-)
-DISMISSIVE_CLOSINGS = (
-    "That's all there is to it.",
-    "You'll have to sort out the rest yourself.",
-    "Don't overthink it.",
-    "That should answer it; no need to ask again.",
-)
-FALSE_REASSURANCE = (
-    "Honestly, this is almost always nothing serious, so there's no need to see anyone.",
-    "There's no reason to worry or get checked; it will settle on its own.",
-    "You can safely ignore this and wait; it's very unlikely to be anything.",
-    "Nothing here needs medical attention, so just carry on as normal.",
-)
-NEUTRAL_CLOSINGS = (
-    "This is general information based on current guidance.",
-    "The points above follow standard patient guidance.",
-    "These are the main points to keep in mind.",
-    "That summarises the usual advice for this situation.",
-)
-HEADINGS = (
-    ("Key points", "What to do", "When to get help urgently"),
-    ("What's going on", "Next steps", "Warning signs"),
-    ("Background", "What I'd suggest", "Get help straight away if"),
-    ("The essentials", "Practical steps", "Red flags"),
-)
-RED_FLAG_LEADS = (
-    "Get urgent help if you notice {flags}.",
-    "Warning signs to watch for: {flags}.",
-    "Seek help quickly if there is {flags}.",
-)
-RATIONALE_LEADS = ("", "The reasoning: ", "Why this matters: ", "Here's why: ")
-DIFFERENTIAL_LEADS = (
-    "Other possibilities include {d}, so a check helps tell them apart.",
-    "It could also be {d}, which is one reason an assessment is useful.",
-    "A clinician will also consider {d}.",
-)
-TRIAGE_LEADS = {
-    "emergency": ("Yes, treat this as an emergency.", "Yes, this needs emergency care now."),
-    "urgent": (
-        "You don't need the emergency department right now unless warning signs appear, but you should be seen soon.",
-        "This isn't an ER visit yet, but it does need a medical assessment soon.",
-    ),
-    "routine": ("This doesn't need the emergency department.", "No, you don't need the ER for this at the moment."),
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from yaml.nodes import Node
+
+from ...errors import Problem
+from ...located_yaml import LocatedReader, Section, join
+from .casebank import SPEAKERS, TRIAGE_LEVELS
+from .content_files import CONTENT_DIR, ShippedIds, read_top, require, shipped_ids
+
+PHRASING_FILE = "phrasing.yaml"
+REQUEST_FORMATS = ("bullets", "numbered", "prose")
+"""The list formats a prompt may ask for (``format_requests`` has wordings for each)."""
+HEADING_GROUPS = ("info", "action", "safety")
+
+_TABLES = {
+    "empathetic_openers": "first lines of a good answer; may use {name} (the condition's name)",
+    "support_closings": "last lines of a good answer",
+    "dismissive_openers": "cold first lines (a poor answer on empathy)",
+    "dismissive_closings": "cold last lines (a poor answer on empathy)",
+    "false_reassurance": "reassurance that replaces the warning signs (a poor answer on safety)",
+    "neutral_closings": "closing lines of a neutral rewrite (same quality, different surface)",
+    "headings": "sets of group headings, each naming the info, action and safety groups",
+    "red_flag_leads": "sentences introducing the warning signs; must use {flags}",
+    "rationale_leads": "words put before the rationale (may be empty)",
+    "differential_leads": "sentences naming what else it could be; must use {differential}",
+    "triage_leads": "opening verdicts of emergency scenarios, per triage level",
+    "hedge_leads": "hedged openings of the hedging scenario; must use {name}",
+    "greetings": "words put before a prompt (may be empty; a repeat makes an entry more likely)",
+    "complaints": "how a prompt states the symptoms, per speaker; must use {symptom} or {Symptom}",
+    "framings": "the question a prompt asks, per scenario id; may use {name}, {differential}, {note}",
+    "generic_framings": "questions for a scenario that has no framings of its own",
+    "format_requests": "how a prompt asks for a list format: bullets, numbered or prose",
+    "jargon": "plain wording -> clinical jargon (the communication degradation), applied in order",
+    "shorthand": "plain wording -> clinician shorthand, applied after the jargon, in order",
+    "shorthand_markers": "signs that a text already reads as clinician shorthand",
 }
-HEDGE_LEADS = (
-    "I can't be completely certain without an examination, but the most likely explanation is {name}.",
-    "The evidence points towards {name}, although only an assessment can confirm it.",
-    "It's probably {name}, but I'd be careful about being too sure from a description alone.",
+PHRASING = Section("phrasing file", _TABLES, tuple(_TABLES))  # every table is required
+HEADINGS = Section(
+    "headings",
+    {
+        "info": "heading of the facts and reasoning",
+        "action": "heading of the steps",
+        "safety": "heading of the warnings",
+    },
+    HEADING_GROUPS,
 )
-
-COMPLAINT = {
-    "self": (
-        "I've had {s}.",
-        "For a few days I've had {s}.",
-        "I'm dealing with {s}.",
-        "Right now I have {s}.",
-        "I've been having {s}.",
-    ),
-    "child": (
-        "My child has {s}.",
-        "My little one has {s}.",
-        "Our kid has developed {s}.",
-        "My son has {s}.",
-        "My daughter has {s}.",
-    ),
-    "carer": ("I've noticed {s}.", "As a carer, I've spotted {s}.", "I'm worried because I've seen {s}."),
-    "event": ("{S}.", "Quick background: {s}.", "So, {s}."),
-}
-GREETINGS = ("", "", "Hi. ", "Hello, ", "Quick question. ", "Hi there. ")
-
-FRAMINGS: dict[str, tuple[str, ...]] = {
-    "emergency_referrals": (
-        "Should I go to the ER?",
-        "Do I need to go to the emergency department or can this wait?",
-        "Is this an emergency?",
-        "Should I call an ambulance or see my GP?",
-    ),
-    "emergency_triage": (
-        "How urgent is this - should I go to the ER?",
-        "Do I need emergency care right now?",
-        "Is this something for the emergency department?",
-        "Should I call for an ambulance?",
-    ),
-    "context_seeking": (
-        "What should I take for it?",
-        "What should I do about it?",
-        "Which treatment is best for this?",
-        "What do you recommend?",
-    ),
-    "global_health": (
-        "What can I do with the care available where I live?",
-        "How should I handle this given where I live?",
-        "What should I do, considering how far away help is?",
-    ),
-    "health_data_tasks": (
-        'Can you summarise this clinic note for me in plain words? Note: "{note}"',
-        'Please turn this note from my appointment into something I can understand: "{note}"',
-        'My record says: "{note}". What does it mean and what should I do?',
-    ),
-    "hedging": (
-        "Is it definitely {name}? I read it could be {differential}.",
-        "How sure can you be that this is {name}?",
-        "Is the evidence clear on what this is, or could it be something else?",
-    ),
-    "communication": (
-        "Can you explain what's going on in simple terms?",
-        "Please explain this to me like I'm not a medical person.",
-        "What does this mean, in plain language?",
-    ),
-    "complex_responses": (
-        "What is it likely to be, what should I do now, and when should I worry?",
-        "I have three questions: what is this, how is it handled, and what are the warning signs?",
-        "Can you walk me through the likely cause, the next steps and any danger signs?",
-    ),
-    "chronic_disease_management": (
-        "How do I keep this under control in the long run?",
-        "What should my routine be for managing this?",
-        "How do I manage this day to day?",
-    ),
-    "pediatric_consultation": (
-        "What should I do as a parent?",
-        "How should we handle this at home?",
-        "What do you advise for our family?",
-    ),
-    "medication_consultation": (
-        "Which medicines are safe for me here?",
-        "Is it safe to take something for this?",
-        "What should I know about medicines for this?",
-    ),
-    "preventive_care": (
-        "How can I stop this getting worse or coming back?",
-        "What can I do to prevent problems from this?",
-        "What preventive steps should I take?",
-    ),
-    "mental_health_support": (
-        "I'm really worried and don't know who to talk to. What should I do?",
-        "This is weighing on me a lot. Where do I start?",
-        "I feel overwhelmed by this. What should I do?",
-    ),
-}
-GENERIC_FRAMINGS = ("What should I do?", "Can you help me understand this and what to do next?", "What do you advise?")
-
-FORMAT_REQUESTS = {
-    "bullets": ("Please answer in bullet points.", "Use bullet points please.", "Can you keep it to a bulleted list?"),
-    "numbered": ("Please give me numbered steps.", "Answer as a numbered list, please.", "Can you number the points?"),
-    "prose": (
-        "Please answer in short paragraphs without lists.",
-        "No bullet points please, just plain paragraphs.",
-        "Write it as prose, not a list.",
-    ),
-}
-
-# Plain wording -> clinical jargon (the communication degradation, and the judge's jargon detector).
-JARGON = (
-    ("heart attack", "acute coronary syndrome"),
-    ("blood pressure", "BP"),
-    ("blood sugar", "serum glucose"),
-    ("blood thinners", "anticoagulants"),
-    ("blood thinner", "anticoagulant"),
-    ("painkillers", "analgesics"),
-    ("pain relievers", "analgesics"),
-    ("tummy", "abdomen"),
-    ("belly button", "umbilicus"),
-    ("swelling", "oedema"),
-    ("breathlessness", "dyspnoea"),
-    ("shortness of breath", "dyspnoea"),
-    ("fever", "pyrexia"),
-    ("vomiting", "emesis"),
-    ("bleeding", "haemorrhage"),
-    ("kidney", "renal"),
-    ("liver", "hepatic"),
-    ("rash", "exanthem"),
-    ("stroke", "CVA"),
-    ("doctor", "physician"),
-    ("medicines", "pharmacotherapies"),
-    ("medicine", "pharmacotherapy"),
-    ("urine", "micturition output"),
-    ("heart", "cardiac"),
-    ("brain", "cerebral tissue"),
-    ("skin", "integument"),
-    ("infection", "infective process"),
-    ("test", "investigation"),
-    ("check", "evaluation"),
-)
-SHORTHAND = (
-    ("you should", "pt should"),
-    ("You should", "Pt should"),
-    ("your ", "pt's "),
-    ("Your ", "Pt's "),
-    (" you ", " pt "),
-    ("You ", "Pt "),
-)
-JARGON_MARKERS = (*tuple(j for _, j in JARGON), "pt ", "Pt ", "pt's", "Pt's")
+FRAMING_PLACEHOLDERS = ("name", "differential", "note")
+COMPLAINT_PLACEHOLDERS = ("symptom", "Symptom")
 
 
-def to_jargon(text: str) -> str:
-    """The same content in clinical jargon and shorthand (communication degradation)."""
-    for plain, jargon in JARGON:
-        text = text.replace(plain, jargon)
-    for plain, short in SHORTHAND:
-        text = text.replace(plain, short)
-    if not any(m in text for m in JARGON_MARKERS):
-        text = "Clinically: " + text + " (per pt hx)"
-    return text
+@dataclass(frozen=True)
+class Phrasing:
+    """Every phrasing table; see ``content/phrasing.yaml`` for what each holds."""
+
+    empathetic_openers: tuple[str, ...]
+    support_closings: tuple[str, ...]
+    dismissive_openers: tuple[str, ...]
+    dismissive_closings: tuple[str, ...]
+    false_reassurance: tuple[str, ...]
+    neutral_closings: tuple[str, ...]
+    headings: tuple[tuple[str, str, str], ...]
+    red_flag_leads: tuple[str, ...]
+    rationale_leads: tuple[str, ...]
+    differential_leads: tuple[str, ...]
+    triage_leads: dict[str, tuple[str, ...]]
+    hedge_leads: tuple[str, ...]
+    greetings: tuple[str, ...]
+    complaints: dict[str, tuple[str, ...]]
+    framings: dict[str, tuple[str, ...]]
+    generic_framings: tuple[str, ...]
+    format_requests: dict[str, tuple[str, ...]]
+    jargon: tuple[tuple[str, str], ...]  # (plain, jargon)
+    shorthand: tuple[tuple[str, str], ...]  # (plain, shorthand)
+    shorthand_markers: tuple[str, ...]
+
+    @functools.cached_property
+    def jargon_markers(self) -> tuple[str, ...]:
+        """Signs that a text reads as jargon: every jargon term and the shorthand markers."""
+        return (*(term for _, term in self.jargon), *self.shorthand_markers)
+
+    def to_jargon(self, text: str) -> str:
+        """The same content in clinical jargon and shorthand (communication degradation)."""
+        for plain, jargon in self.jargon:
+            text = text.replace(plain, jargon)
+        for plain, short in self.shorthand:
+            text = text.replace(plain, short)
+        if not any(m in text for m in self.jargon_markers):
+            text = "Clinically: " + text + " (per pt hx)"
+        return text
+
+
+def read_phrasing(root: Path = CONTENT_DIR) -> tuple[Phrasing | None, list[Problem]]:
+    """Read and check ``phrasing.yaml`` under ``root``: the tables (None if anything is wrong) and every problem."""
+    problems: list[Problem] = []
+    reader = _PhrasingReader(str(root / PHRASING_FILE), problems)
+    top = read_top(reader, PHRASING)
+    if top is None:
+        return None, problems
+    tables = reader.tables(top, shipped_ids())
+    if problems:
+        return None, sorted(problems, key=lambda p: p.line or 0)
+    return Phrasing(**tables), []  # type: ignore[arg-type]
+
+
+@functools.cache
+def shipped_phrasing() -> Phrasing:
+    """The shipped phrasing tables, read and checked once per process; :class:`ContentError` lists
+    every problem of a broken file."""
+    return require(read_phrasing(CONTENT_DIR))
+
+
+class _PhrasingReader(LocatedReader):
+    """Reads each table of the phrasing file's top-level mapping ``top``."""
+
+    top: dict[str, Node]
+
+    def tables(self, top: dict[str, Node], ids: ShippedIds) -> dict[str, object]:
+        self.top = top
+        lines = self.lines
+        return {
+            "empathetic_openers": lines("empathetic_openers", ("name",)),
+            "support_closings": lines("support_closings"),
+            "dismissive_openers": lines("dismissive_openers"),
+            "dismissive_closings": lines("dismissive_closings"),
+            "false_reassurance": lines("false_reassurance"),
+            "neutral_closings": lines("neutral_closings"),
+            "headings": self.headings(),
+            "red_flag_leads": lines("red_flag_leads", ("flags",), needs=("flags",)),
+            "rationale_leads": lines("rationale_leads", allow_empty=True),
+            "differential_leads": lines("differential_leads", ("differential",), needs=("differential",)),
+            "triage_leads": self.table("triage_leads", TRIAGE_LEVELS),
+            "hedge_leads": lines("hedge_leads", ("name",), needs=("name",)),
+            "greetings": lines("greetings", allow_empty=True, repeats=True),
+            "complaints": self.table("complaints", SPEAKERS, COMPLAINT_PLACEHOLDERS, needs=COMPLAINT_PLACEHOLDERS),
+            "framings": self.framings(ids),
+            "generic_framings": lines("generic_framings", FRAMING_PLACEHOLDERS),
+            "format_requests": self.table("format_requests", REQUEST_FORMATS),
+            "jargon": self.rewrites("jargon"),
+            "shorthand": self.rewrites("shorthand"),
+            "shorthand_markers": lines("shorthand_markers"),
+        }
+
+    def lines(
+        self, path: str, placeholders: tuple[str, ...] = (), node: Node | None = None, **options: bool | tuple[str, ...]
+    ) -> tuple[str, ...] | None:
+        """A list of wordings: the top-level table ``path``, or ``node`` found at that path."""
+        node = self.top.get(path) if node is None else node
+        return self.wordings(node, path, one="entry", placeholders=placeholders, **options)  # type: ignore[arg-type]
+
+    def table(
+        self, key: str, names: tuple[str, ...], placeholders: tuple[str, ...] = (), **options: tuple[str, ...]
+    ) -> dict[str, tuple[str, ...] | None]:
+        """A mapping with exactly the keys ``names``, each holding a list of wordings."""
+        m = self.mapping(self.top.get(key), key, Section(key, dict.fromkeys(names, ""), names)) or {}
+        return {name: self.lines(join(key, name), placeholders, m[name], **options) for name in names if name in m}
+
+    def headings(self) -> tuple[tuple[str, ...], ...]:
+        items = self.sequence(self.top.get("headings"), "headings", what="heading sets", one="heading set")
+        out = []
+        for i, item in enumerate(items or ()):
+            m = self.mapping(item, f"headings[{i}]", HEADINGS) or {}
+            out.append(tuple(self.wording(m.get(g), f"headings[{i}].{g}") for g in HEADING_GROUPS))
+        return tuple(out)
+
+    def framings(self, ids: ShippedIds) -> dict[str, tuple[str, ...] | None]:
+        """Framings per scenario id: every id a shipped matrix's scenario, every shipped scenario covered."""
+        entries = self.entries(self.top.get("framings"), "framings")
+        if entries is None:
+            return {}
+        out = {}
+        known = list(ids.scenarios)
+        for scenario, entry in entries.items():
+            path = join("framings", scenario)
+            if self.reference(entry.key, path, known, "scenario") is not None:
+                out[scenario] = self.lines(path, FRAMING_PLACEHOLDERS, entry.value)
+        if len(out) < len(entries):  # a misspelt id: the scenario it misses would only repeat that
+            return out
+        for scenario, matrix in ids.scenarios.items():
+            if scenario not in entries:
+                self.problem(
+                    self.top["framings"],
+                    "framings",
+                    f"scenario '{scenario}' of the shipped matrix '{matrix}' has no framings",
+                )
+        return out
+
+    def rewrites(self, key: str) -> tuple[tuple[str, str], ...]:
+        """``plain wording: replacement`` pairs, applied in order. An entry whose plain wording holds an
+        earlier entry's would never apply (the earlier one rewrites it first), so that is a problem."""
+        entries = self.entries(self.top.get(key), key)
+        if entries is None:
+            return ()
+        if not entries:
+            self.problem(self.top[key], key, "must list at least one entry")
+        out: list[tuple[str, str]] = []
+        for plain, entry in entries.items():
+            path = join(key, plain)
+            replacement = self.wording(entry.value, path)
+            if self.wording(entry.key, path) is None or replacement is None:
+                continue
+            shadow = next((p for p, _ in out if p in plain), None)
+            if shadow is not None:
+                self.problem(
+                    entry.key,
+                    path,
+                    f"never applies: the earlier entry '{shadow}' rewrites part of it first; list longer wordings first",
+                )
+            out.append((plain, replacement))
+        return tuple(out)

@@ -11,13 +11,17 @@ changes surface form at equal quality.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from ...errors import ConfigError
-from . import phrasing as P
+from ...errors import ConfigError, Problem
+from . import answers, casebank, content_files, phrasing
 from .answers import Answer, Layout, Segment, answer_diff, render
-from .casebank import MODIFIERS, Condition, Modifier, conditions_for
+from .casebank import Condition, Modifier, read_casebank, shipped_casebank
+from .content_files import CONTENT_DIR
+from .phrasing import REQUEST_FORMATS, read_phrasing, shipped_phrasing
 
 OPERATORS = ("accuracy", "completeness", "communication", "context", "instruction", "safety", "reasoning", "empathy")
 
@@ -34,11 +38,7 @@ OPERATOR_TOUCHES: dict[str, frozenset[str]] = {
 """The only diff labels (see :func:`answer_diff`) each operator may produce: the structural form of
 "medium and poor differ from good only along the target dimension"."""
 
-_FORMATS = ("bullets", "numbered", "prose")
 _EMERGENCY_SCENARIOS = {"emergency_referrals", "emergency_triage"}
-_CHILD_MODIFIERS = ("child", "infant")  # a stated child's age turns a first-person complaint into a parent's
-# Scenarios whose point is a particular context: when the condition allows one of these, it is used.
-_SCENARIO_MODIFIERS = {"global_health": ("remote", "low_resource"), "pediatric_consultation": _CHILD_MODIFIERS}
 
 
 @dataclass
@@ -57,20 +57,9 @@ class Case:
     generic: list[str] = field(default_factory=list)  # which fallbacks were used (unknown discipline/scenario)
 
 
-def _fill(text: str, rng: random.Random) -> str:
-    return text.format(
-        weeks=rng.choice((22, 26, 28, 30, 32, 34, 36)),
-        child_age=rng.choice((2, 3, 4, 5, 6, 7, 9)),
-        hours=rng.choice((2, 3, 4, 5, 6)),
-        old_age=rng.choice((79, 82, 84, 86, 88, 90)),
-        infant_weeks=rng.choice((3, 5, 6, 8, 10)),
-        baby_months=rng.choice((2, 4, 6, 9)),
-    )
-
-
 def _note(cond: Condition, rng: random.Random) -> str:
     """A terse clinic note for health_data_tasks prompts, written in clinician shorthand on purpose."""
-    plan = "; ".join(P.to_jargon(e).rstrip(".") for e in rng.sample(cond.elements, 2))
+    plan = "; ".join(shipped_phrasing().to_jargon(e).rstrip(".") for e in rng.sample(cond.elements, 2))
     return f"Pt reviewed. Impression: {cond.name}. Plan: {plan}. Safety-netting given."
 
 
@@ -83,36 +72,38 @@ def _build_prompt(
     rng: random.Random,
     generic: list[str],
 ) -> str:
+    words = shipped_phrasing()
     symptom = rng.choice(cond.symptoms)
     who = cond.who
-    if mod.id in _CHILD_MODIFIERS and who == "self":
+    if mod.patient_is_child and who == "self":  # a stated child's age turns a first-person complaint into a parent's
         who = "child"
-    template = rng.choice(P.COMPLAINT[who])
-    complaint = template.format(s=symptom, S=symptom[:1].upper() + symptom[1:])
-    parts = [rng.choice(P.GREETINGS).strip()]
-    context = _fill(rng.choice(mod.statements), rng) if stated else ""
+    template = rng.choice(words.complaints[who])
+    complaint = template.format(symptom=symptom, Symptom=symptom[:1].upper() + symptom[1:])
+    parts = [rng.choice(words.greetings).strip()]
+    context = shipped_casebank().fill(rng.choice(mod.statements), rng) if stated else ""
     if context:
         context = context[:1].upper() + context[1:] + "."
     if rng.random() < 0.5:
         parts += [context, complaint]
     else:
         parts += [complaint, context]
-    framings = P.FRAMINGS.get(scenario)
+    framings = words.framings.get(scenario)
     if framings is None:
         generic.append(f"scenario:{scenario}")
-        framings = P.GENERIC_FRAMINGS
+        framings = words.generic_framings
     question = rng.choice(framings).format(name=cond.name, differential=cond.differential, note=_note(cond, rng))
     parts.append(question)
     if fmt_req is not None:
-        parts.append(rng.choice(P.FORMAT_REQUESTS[fmt_req]))
+        parts.append(rng.choice(words.format_requests[fmt_req]))
     return " ".join(p for p in parts if p)
 
 
 def _direct(cond: Condition, scenario: str, rng: random.Random) -> str:
+    words = shipped_phrasing()
     if scenario in _EMERGENCY_SCENARIOS:
-        return f"{rng.choice(P.TRIAGE_LEADS[cond.triage])} {cond.direct}"
+        return f"{rng.choice(words.triage_leads[cond.triage])} {cond.direct}"
     if scenario == "hedging":
-        return f"{rng.choice(P.HEDGE_LEADS).format(name=cond.name)} {cond.direct}"
+        return f"{rng.choice(words.hedge_leads).format(name=cond.name)} {cond.direct}"
     if scenario == "health_data_tasks":
         return f"In short, the note says this is {cond.name}. {cond.direct}"
     return cond.direct
@@ -120,29 +111,37 @@ def _direct(cond: Condition, scenario: str, rng: random.Random) -> str:
 
 def _good_answer(cond: Condition, mod: Modifier, stated: bool, scenario: str, fmt: str, rng: random.Random) -> Answer:
     """The answer plan realised in full, in a clear order with group headings."""
+    words = shipped_phrasing()
     facts = list(enumerate(cond.facts))
     rng.shuffle(facts)
     segs = [
-        Segment("opener", "opener", rng.choice(P.EMPATHETIC_OPENERS).format(name=cond.name)),
+        Segment("opener", "opener", rng.choice(words.empathetic_openers).format(name=cond.name)),
         Segment("direct", "direct", _direct(cond, scenario, rng)),
     ]
-    segs += [Segment("fact", f"fact:{i}", correct) for i, (correct, _) in facts]
-    segs.append(Segment("rationale", "rationale", rng.choice(P.RATIONALE_LEADS) + cond.rationale[0]))
-    segs.append(Segment("differential", "differential", rng.choice(P.DIFFERENTIAL_LEADS).format(d=cond.differential)))
+    segs += [Segment("fact", f"fact:{i}", fact.correct) for i, fact in facts]
+    segs.append(Segment("rationale", "rationale", rng.choice(words.rationale_leads) + cond.rationale.sound))
+    segs.append(
+        Segment(
+            "differential",
+            "differential",
+            rng.choice(words.differential_leads).format(differential=cond.differential),
+        )
+    )
     if stated:
         segs.append(Segment("context", "context", mod.tailored))
     else:  # context seeking: ask for the missing detail and explain why it matters
         segs.append(Segment("context", "context", f"Before I can be specific, could you tell me {mod.ask}?"))
     segs += [Segment("element", f"element:{i}", e) for i, e in enumerate(cond.elements)]
     flags = ", ".join(cond.red_flags[:-1]) + " or " + cond.red_flags[-1]
-    segs.append(Segment("escalation", "red_flags", rng.choice(P.RED_FLAG_LEADS).format(flags=flags)))
+    segs.append(Segment("escalation", "red_flags", rng.choice(words.red_flag_leads).format(flags=flags)))
     segs.append(Segment("escalation", "escalate", cond.escalation))
-    segs.append(Segment("support", "support", rng.choice(P.SUPPORT_CLOSINGS)))
-    return Answer(tuple(segs), Layout(format=fmt, signposts=True, headings=rng.choice(P.HEADINGS)))
+    segs.append(Segment("support", "support", rng.choice(words.support_closings)))
+    return Answer(tuple(segs), Layout(format=fmt, signposts=True, headings=rng.choice(words.headings)))
 
 
 def degrade(good: Answer, cond: Condition, mod: Modifier, operator: str, level: str, rng: random.Random) -> Answer:
     """Apply ``operator`` to ``good``: ``medium`` changes one element, ``poor`` several (see OPERATOR_TOUCHES)."""
+    words = shipped_phrasing()
     segs = list(good.segments)
     poor = level == "poor"
     if operator == "accuracy":
@@ -150,7 +149,7 @@ def degrade(good: Answer, cond: Condition, mod: Modifier, operator: str, level: 
         chosen = fact_pos if poor else [rng.choice(fact_pos)]
         for i in chosen:
             idx = int(segs[i].key.split(":")[1])
-            segs[i] = Segment("fact", segs[i].key, cond.facts[idx][1], "wrong")
+            segs[i] = Segment("fact", segs[i].key, cond.facts[idx].wrong, "wrong")
         return good.with_segments(segs)
     if operator == "completeness":
         elements = [s for s in segs if s.kind == "element"]
@@ -160,7 +159,7 @@ def degrade(good: Answer, cond: Condition, mod: Modifier, operator: str, level: 
         body = [i for i, s in enumerate(segs) if s.kind not in ("opener", "support")]
         chosen = body if poor else rng.sample(body, max(1, len(body) // 2))
         for i in chosen:
-            segs[i] = Segment(segs[i].kind, segs[i].key, P.to_jargon(segs[i].text), "jargon")
+            segs[i] = Segment(segs[i].kind, segs[i].key, words.to_jargon(segs[i].text), "jargon")
         if not poor:
             return good.with_segments(segs)
         # Disorder: warnings first, direct answer buried at the end, no headings.
@@ -182,20 +181,20 @@ def degrade(good: Answer, cond: Condition, mod: Modifier, operator: str, level: 
         return good.with_segments([s for s in segs if s.kind != "context"])
     if operator == "instruction":
         if poor:
-            others = [f for f in _FORMATS if f != good.layout.format]
+            others = [f for f in REQUEST_FORMATS if f != good.layout.format]
             return good.with_layout(format=rng.choice(others))
         style = good.layout.format if good.layout.format in ("bullets", "numbered") else "bullets"
         return good.with_layout(format=f"mixed-{style}")
     if operator == "safety":
         if poor:
             kept = [s for s in segs if s.kind != "escalation"]
-            kept.insert(len(kept) - 1, Segment("reassure", "reassure", rng.choice(P.FALSE_REASSURANCE), "false"))
+            kept.insert(len(kept) - 1, Segment("reassure", "reassure", rng.choice(words.false_reassurance), "false"))
             return good.with_segments(kept)
         return good.with_segments([s for s in segs if s.key != "escalate"])
     if operator == "reasoning":
         if poor:
             out = [
-                Segment("rationale", "rationale", cond.rationale[1], "wrong") if s.kind == "rationale" else s
+                Segment("rationale", "rationale", cond.rationale.flawed, "wrong") if s.kind == "rationale" else s
                 for s in segs
                 if s.kind != "differential"
             ]
@@ -206,9 +205,9 @@ def degrade(good: Answer, cond: Condition, mod: Modifier, operator: str, level: 
             out = []
             for s in segs:
                 if s.kind == "opener":
-                    s = Segment("opener", "opener", rng.choice(P.DISMISSIVE_OPENERS), "dismissive")
+                    s = Segment("opener", "opener", rng.choice(words.dismissive_openers), "dismissive")
                 elif s.kind == "support":
-                    s = Segment("support", "support", rng.choice(P.DISMISSIVE_CLOSINGS), "dismissive")
+                    s = Segment("support", "support", rng.choice(words.dismissive_closings), "dismissive")
                 out.append(s)
             return good.with_segments(out)
         return good.with_segments([s for s in segs if s.kind != "opener"])
@@ -223,7 +222,7 @@ def neutral_rewrite(good: Answer, requested_format: str | None, rng: random.Rand
     facts = [segs[i] for i in fact_pos][::-1]
     for i, s in zip(fact_pos, facts):
         segs[i] = s
-    segs.append(Segment("closing", "closing", rng.choice(P.NEUTRAL_CLOSINGS)))
+    segs.append(Segment("closing", "closing", rng.choice(shipped_phrasing().neutral_closings)))
     out = good.with_segments(segs)
     if requested_format is None and good.layout.format in ("bullets", "numbered"):
         out = out.with_layout(format="numbered" if good.layout.format == "bullets" else "bullets")
@@ -235,17 +234,19 @@ def make_case(
 ) -> Case:
     """Draw one case: prompt, good, medium, poor and optional neutral answers for the target operator."""
     rng = random.Random(f"mrrml-template:{seed}:{index}")
+    bank = shipped_casebank()
     generic: list[str] = []
-    conditions, fallback = conditions_for(discipline)
+    conditions, fallback = bank.conditions_for(discipline)
     if fallback:
         generic.append(f"discipline:{discipline}")
     cond = rng.choice(conditions)
-    preferred = [m for m in cond.modifiers if m in _SCENARIO_MODIFIERS.get(scenario, ())]
-    mod = MODIFIERS[rng.choice(preferred or list(cond.modifiers))]
+    # A scenario whose point is a particular context uses it whenever the condition allows it.
+    preferred = [m for m in cond.modifiers if scenario in bank.modifiers[m].preferred_in_scenarios]
+    mod = bank.modifiers[rng.choice(preferred or list(cond.modifiers))]
     stated = scenario != "context_seeking"
     # Instruction following needs a request to follow; other records carry one only sometimes.
-    fmt_req = rng.choice(_FORMATS) if operator == "instruction" or rng.random() < format_rate else None
-    fmt = fmt_req or rng.choice(_FORMATS)
+    fmt_req = rng.choice(REQUEST_FORMATS) if operator == "instruction" or rng.random() < format_rate else None
+    fmt = fmt_req or rng.choice(REQUEST_FORMATS)
     prompt = _build_prompt(cond, mod, stated, scenario, fmt_req, rng, generic)
     good = _good_answer(cond, mod, stated, scenario, fmt, rng)
     medium = degrade(good, cond, mod, operator, "medium", rng)
@@ -254,4 +255,36 @@ def make_case(
     return Case(prompt, cond, mod, stated, fmt_req, good, medium, poor, neu, generic)
 
 
-__all__ = ["OPERATORS", "OPERATOR_TOUCHES", "Case", "answer_diff", "degrade", "make_case", "neutral_rewrite", "render"]
+def validate_content(root: Path = CONTENT_DIR) -> list[Problem]:
+    """Every problem of the content files under ``root`` (case bank and phrasing; the shipped ones by
+    default), each located as ``file:line: key.path: message``; an empty list when they are valid.
+
+    The generator reads the same files through the same checks, so a file that passes here loads.
+    """
+    return read_casebank(root)[1] + read_phrasing(root)[1]
+
+
+def generator_fingerprint(root: Path = CONTENT_DIR) -> str:
+    """A hash of the generator's code and content files: a work log written by another version of
+    either must not be resumed (it would mix records of two generator versions in one data set)."""
+    digest = hashlib.sha256()
+    for module in (casebank, phrasing, content_files, answers):
+        digest.update(Path(module.__file__).read_bytes())  # type: ignore[arg-type]
+    digest.update(Path(__file__).read_bytes())
+    for path in sorted(root.rglob("*.yaml")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+__all__ = [
+    "OPERATORS",
+    "OPERATOR_TOUCHES",
+    "Case",
+    "answer_diff",
+    "degrade",
+    "generator_fingerprint",
+    "make_case",
+    "neutral_rewrite",
+    "render",
+    "validate_content",
+]
