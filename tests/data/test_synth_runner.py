@@ -204,3 +204,12 @@ def test_resume_after_a_generator_change_is_refused(tmp_path, mrrml_matrix):
     manifest.write_text(json.dumps(data))
     with pytest.raises(ConfigError, match="template_fingerprint"):
         _run(mrrml_matrix, tmp_path)
+
+
+def test_the_resume_fingerprint_covers_the_content_files(tmp_path, mrrml_matrix):
+    """The case bank is YAML now: an edited content file must change the fingerprint a resume checks."""
+    from mrrml.data.synth.template import generator_fingerprint
+
+    _run(mrrml_matrix, tmp_path)
+    manifest = json.loads((tmp_path / "work" / "manifest.json").read_text())
+    assert manifest["template_fingerprint"] == generator_fingerprint()

@@ -116,17 +116,6 @@ def _matrix_fingerprint(matrix: StandardsMatrix) -> str:
     return hashlib.sha256(matrix.to_yaml().encode("utf-8")).hexdigest()[:16]
 
 
-def _template_fingerprint() -> str:
-    """A hash of the template generator's content and code, so a run is never resumed with a changed
-    case bank or phrasing (that would mix records of two generator versions in one data set)."""
-    from . import answers, casebank, phrasing, template
-
-    digest = hashlib.sha256()
-    for module in (casebank, phrasing, template, answers):
-        digest.update(Path(module.__file__).read_bytes())  # type: ignore[arg-type]
-    return digest.hexdigest()[:16]
-
-
 def _load_log(path: Path) -> dict[int, dict]:
     done: dict[int, dict] = {}
     if not path.exists():
@@ -191,7 +180,10 @@ def run_synthesis(
         "neutral_tolerance": judge.neutral_tolerance if judge else None,
     }
     if settings.backend == "template":
-        manifest["template_fingerprint"] = _template_fingerprint()
+        # The case bank and phrasing are YAML: the fingerprint covers them and the generator's code.
+        from .template import generator_fingerprint
+
+        manifest["template_fingerprint"] = generator_fingerprint()
     manifest_path = work / "manifest.json"
     if manifest_path.exists():
         previous = json.loads(manifest_path.read_text(encoding="utf-8"))
