@@ -147,10 +147,9 @@ def packing_saves_work(
     Both layouts are padded to their longest row, and both run their attention densely over every
     row (a block mask or a padding mask is applied, not skipped), so each costs
     ``rows · (T·per_token + T²·per_pair)``. Packing saves the repeated prompts' per-token work and
-    pays a longer T. A wide model with short answers wins (hidden 512, pairs of 256-token answers to
-    256-token prompts, ``benchmarks/train_throughput.py``: predicted 1.24×, measured 1.22×); a narrow
-    one with long answers loses (the demo's hidden-96 model on its own batches, ~200-token prompts and
-    ~420-token answers: predicted 0.48×, measured 0.51×). Unknown sizes: pack.
+    pays a longer T. A wide model with short answers wins; a narrow one with long answers (the demo's
+    tiny model) loses. The estimate against measured step times is in docs/benchmarks.md
+    (``benchmarks/train_throughput.py``). Unknown sizes: pack.
     """
     costs = layer_costs(getattr(backbone, "config", None))
     if costs is None:
