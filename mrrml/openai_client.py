@@ -305,18 +305,18 @@ class ChatSession:
     """The live SDK client of one :class:`ChatClient` on one event loop (use :meth:`ChatClient.session`)."""
 
     def __init__(self, client: ChatClient):
-        import httpx2
-        from openai import omit
+        import openai
 
         self.client = client
         s = client.settings
         key = client.api_key
+        omit = openai.omit
         self._omit_auth = {"Authorization": omit} if not key else None  # no key: no Authorization header at all
-        self._http = httpx2.AsyncClient(
+        # The SDK's own HTTP client class (its pool limits), minus two of its defaults:
+        self._http = openai.DefaultAsyncHttpxClient(
             follow_redirects=False,  # the key must not travel to whatever host a redirect names
             trust_env=False,  # no proxy or certificate settings from the environment
             timeout=s.timeout,
-            limits=httpx2.Limits(max_connections=1024, max_keepalive_connections=1024),
         )
         self._sdk = _sdk_class()(
             api_key=key or _NO_KEY,

@@ -33,6 +33,41 @@ def synth_job(out: Path, n: int) -> Job:
     )
 
 
+def synth_openai_job(out: Path, n: int, generator: StandInServer, window: int = 8) -> Job:
+    """``mrrml synth --backend openai`` against a stand-in vLLM: the LLM pipeline (drafts, rewrites,
+    neutrals, rubrics, the judge on every answer) with ``window`` requests in flight."""
+    argv = [
+        "synth",
+        "--matrix",
+        "standards/healthbench.yaml",
+        "--backend",
+        "openai",
+        "--base-url",
+        generator.base_url,
+        "--model",
+        "stand-in",
+        "--n",
+        str(n),
+        "--seed",
+        "3",
+        "--neutral-rate",
+        "0.5",
+        "--concurrency",
+        str(window),
+        "--quiet",
+        "--out",
+        str(out),
+    ]
+    return Job(
+        "synth-openai",
+        lambda: argv,
+        out,
+        size_of(out / "work" / "log.jsonl"),
+        appendable=lambda p: p.name == "log.jsonl",
+        timeout=180,
+    )
+
+
 def healthbench_rows(path: Path, n: int) -> Path:
     from mrrml.resources import healthbench_package_rows
 
