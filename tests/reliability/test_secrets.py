@@ -61,5 +61,5 @@ def test_api_key_never_reaches_an_artefact(tmp_path):
     assert any(p.name == "graded.jsonl" for p in written) and any(p.name == "train.jsonl" for p in written)
     assert any(p.suffix in (".out", ".err") for p in written)  # the processes' stdout/stderr are searched too
     logs = "".join(p.read_text(errors="replace") for p in written if p.suffix == ".err")
-    assert "DEBUG] Building HTTP request" in logs  # the SDK debug logs were really written, so the search is not vacuous
+    assert "DEBUG] Building HTTP request" in logs  # the SDK's debug log was written: the search is not vacuous
     assert _leaks(key, tmp_path) == []
