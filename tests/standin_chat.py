@@ -13,7 +13,8 @@ It also behaves like vLLM serving a Qwen3 model where a test asks for it — eac
 real behaviour:
 
 * ``slots`` + ``delay``: vLLM runs at most ``--max-num-seqs`` sequences at once and queues the rest; each
-  request holds one of ``slots`` for ``delay`` seconds (``busy_seconds`` measures the capacity used);
+  request holds one of ``slots`` for ``delay`` seconds (``holds`` records when, so the capacity used can
+  be measured); ``keep_alive``: connections stay open between requests, as with vLLM's HTTP server;
 * ``thinking``: Qwen3 opens its reply with a ``<think>…</think>`` block unless the request's
   ``chat_template_kwargs`` say ``enable_thinking: false``;
 * ``max_tokens`` is enforced: a reply longer than the budget (one token per word here) is cut and ends
@@ -84,6 +85,10 @@ def rate_limited(behaviour: Behaviour, every: int, retry_after: str = "0.01") ->
     return limited
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # the listen backlog: a client opening 64 connections at once must not wait
+
+
 class ChatStandIn:
     """A ``ThreadingHTTPServer`` on 127.0.0.1 standing for an OpenAI-compatible endpoint (see the module doc).
 
@@ -99,12 +104,13 @@ class ChatStandIn:
         slots: int | None = None,
         thinking: bool = False,
         guided: str = "json_schema",
+        keep_alive: bool = False,
     ):
         if guided not in ("json_schema", "reject"):
             raise ValueError(f"guided: json_schema or reject, got {guided!r}")
         self.behaviour, self.delay, self.thinking, self.guided = behaviour, delay, thinking, guided
         self.slots = threading.BoundedSemaphore(slots) if slots else None
-        self.busy_seconds = 0.0  # slot-seconds spent answering (capacity used = busy / (slots * wall time))
+        self.holds: list[tuple[float, float]] = []  # (start, end) wall-clock times of every slot held
         self.on_request: Callable[[int], None] | None = None
         self.paths: list[str] = []
         self.bodies: list[dict] = []
@@ -115,6 +121,10 @@ class ChatStandIn:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            # HTTP/1.1 keeps connections open between requests, as vLLM's server does; HTTP/1.0 (the
+            # default here) closes each one, so a test that stops the server stops every connection.
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def log_message(self, *args: object) -> None:  # keep test output clean
                 pass
 
@@ -140,7 +150,7 @@ class ChatStandIn:
                     return
                 outer._answer(self, *result)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
@@ -148,7 +158,7 @@ class ChatStandIn:
         """Wait for a slot (vLLM's queue), hold it for ``delay``, then answer."""
         if self.slots is not None:
             self.slots.acquire()
-        started = time.perf_counter()
+        started = time.time()
         try:
             if self.delay:
                 time.sleep(self.delay)
@@ -159,7 +169,7 @@ class ChatStandIn:
         finally:
             if self.slots is not None:
                 with self.lock:
-                    self.busy_seconds += time.perf_counter() - started
+                    self.holds.append((started, time.time()))
                 self.slots.release()
 
     def _as_vllm(self, text: str, body: dict) -> tuple[int, bytes]:

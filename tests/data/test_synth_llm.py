@@ -341,9 +341,8 @@ def test_transformers_backend_with_tiny_qwen3(tmp_path, tiny_qwen3_dir, mrrml_ma
     gen = TransformersGenerator(str(tiny_qwen3_dir), max_new_tokens=6)
     reply = gen.complete([{"role": "user", "content": "hello"}], seed=1)
     assert isinstance(reply, str) and reply == gen.complete([{"role": "user", "content": "hello"}], seed=1)
-    s = run_synthesis(
-        mrrml_matrix, TransformersBackend(mrrml_matrix, 0, gen), SynthSettings(n=2, backend="transformers"), tmp_path
-    ).summary
+    backend = TransformersBackend(mrrml_matrix, 0, gen, settings=LLMSynthSettings(parse_retries=0))
+    s = run_synthesis(mrrml_matrix, backend, SynthSettings(n=2, backend="transformers"), tmp_path).summary
     assert s["kept"] == 0 and s["dropped"] == 2
     assert all(reason.startswith("backend: draft: ") for reason in s["drops_by_reason"])
 
