@@ -59,18 +59,24 @@ def test_synth_killed_and_resumed_equals_uninterrupted(tmp_path):
     total = reference.progress()
     job = synth_job(tmp_path / "killed", n)
     outcomes = campaign(job, spread(total, kill_points(), seed=11), seed=11, max_delay=0.03)
-    _summarise("synth", outcomes, temporaries(job.root))
+    _assert_same_synth_outputs("synth", outcomes, job, reference, n)
+
+
+def _assert_same_synth_outputs(name: str, outcomes, job, reference, n: int) -> dict:
+    """Every kill survived; split files and summary equal the uninterrupted run's; each plan index is in
+    the work log exactly once (nothing repeated, nothing lost). Returns the summary."""
+    _summarise(name, outcomes, temporaries(job.root))
     _assert_all_survived(outcomes)
     assert not check_artifacts(job.root)
-    for name in SPLITS:
-        assert (job.root / name).read_bytes() == (reference.root / name).read_bytes(), name
+    for split in SPLITS:
+        assert (job.root / split).read_bytes() == (reference.root / split).read_bytes(), split
     got, want = (json.loads((r / "summary.json").read_text()) for r in (job.root, reference.root))
     for key in VOLATILE_SUMMARY:
         got.pop(key, None), want.pop(key, None)
     assert got == want
-    # The work log holds each plan index exactly once: nothing repeated, nothing lost.
     indices = [json.loads(line)["index"] for line in (job.root / "work" / "log.jsonl").read_text().splitlines()]
     assert sorted(indices) == list(range(n))
+    return got
 
 
 def test_synth_openai_killed_and_resumed_equals_uninterrupted(tmp_path):
@@ -89,17 +95,8 @@ def test_synth_openai_killed_and_resumed_equals_uninterrupted(tmp_path):
         requests_with_kills = server.requests - before
     finally:
         server.close()
-    _summarise("synth-openai", outcomes, temporaries(job.root))
-    _assert_all_survived(outcomes)
-    assert not check_artifacts(job.root)
-    for name in SPLITS:
-        assert (job.root / name).read_bytes() == (reference.root / name).read_bytes(), name
-    got, want = (json.loads((r / "summary.json").read_text()) for r in (job.root, reference.root))
-    for key in VOLATILE_SUMMARY:
-        got.pop(key, None), want.pop(key, None)
-    assert got == want and got["kept"] > 0 and got["with_rubric"] > 0 and got["with_neutral"] > 0
-    indices = [json.loads(line)["index"] for line in (job.root / "work" / "log.jsonl").read_text().splitlines()]
-    assert sorted(indices) == list(range(n))
+    summary = _assert_same_synth_outputs("synth-openai", outcomes, job, reference, n)
+    assert summary["kept"] > 0 and summary["with_rubric"] > 0 and summary["with_neutral"] > 0
     # an item is redone only if it was in flight at a kill: at most 2 * window items, ~9 requests each
     assert requests_with_kills <= requests_uninterrupted + len(outcomes) * 2 * window * 9
 

@@ -103,9 +103,9 @@ def judge_request(
             cid = f"C{len(criteria) + 1}"
             criteria[cid] = (dim.id, c)
             lines.append(f"- {cid} {criterion_line(c)}")
-        levels = "; ".join(f"{level} = {dim.levels.get(level, '')}" for level in ("good", "medium", "poor"))
+        levels = "\n".join(f"- {level}: {dim.levels.get(level, '')}" for level in ("good", "medium", "poor"))
         blocks.append(
-            f"## {dim.id}: {dim.name} - {dim.description.strip()}\nLevels: {levels}\nCriteria:\n"
+            f"## {dim.id}: {dim.name} - {dim.description.strip()}\nLevels:\n{levels}\nCriteria:\n"
             + ("\n".join(lines) or "- (none)")
         )
     rubric_text = ""
@@ -126,7 +126,7 @@ def judge_request(
         + f"Question:\n{prompt}\n\nAnswer to grade:\n{answer}\n\n"
         + "Dimensions, with their level descriptors and criteria. A criterion with positive points is met when the "
         "answer does what it says (good); one with negative points is met when the answer does the harmful thing "
-        "it describes.\n\n"
+        "it describes. Scores: 8-10 at the good level, 4-7 at the medium level, 1-3 at the poor level.\n\n"
         + "\n\n".join(blocks)
         + f"\n{rubric_text}\n"
         + f'Reply with one JSON object shaped like {json.dumps(example)}: "reasoning" first, then a verdict for every '
