@@ -9,6 +9,23 @@ ready-made reply object, let a test send error statuses and bodies that are not 
 The server records every request's path, body and headers and counts the requests in flight, so tests
 measure retries and concurrency on the wire instead of inferring them.
 
+It also behaves like vLLM serving a Qwen3 model where a test asks for it — each switch stands for one
+real behaviour:
+
+* ``slots`` + ``delay``: vLLM runs at most ``--max-num-seqs`` sequences at once and queues the rest; each
+  request holds one of ``slots`` for ``delay`` seconds (``holds`` records when, so the capacity used can
+  be measured); ``keep_alive``: connections stay open between requests, as with vLLM's HTTP server;
+* ``thinking``: Qwen3 opens its reply with a ``<think>…</think>`` block unless the request's
+  ``chat_template_kwargs`` say ``enable_thinking: false``;
+* ``max_tokens`` is enforced: a reply longer than the budget (one token per word here) is cut and ends
+  with ``finish_reason: "length"``;
+* ``guided``: ``"json_schema"`` accepts ``response_format`` (guided decoding; the content the behaviour
+  writes must then match the schema, else the stand-in answers 500, because a real server could not
+  have produced it), ``"reject"`` answers it with 400 as a server without guided decoding does;
+* :func:`rate_limited`: 429 with ``Retry-After``, as a rate-limited hosted API answers.
+
+A behaviour returning a ``str`` gets these applied to its text; one returning raw bytes gets none.
+
 Every test area imports it as ``tests.standin_chat`` (``tests`` is a package).
 """
 
@@ -23,18 +40,29 @@ from typing import Any
 
 DROP = None  # behaviour result: close the connection without answering
 
-# behaviour(request number from 1, body, headers) -> (HTTP status, raw body) or DROP
-Behaviour = Callable[[int, dict, dict], "tuple[int, bytes] | None"]
+# behaviour(request number from 1, body, headers) -> reply text (vLLM-like processing applied),
+# (HTTP status, raw body), (HTTP status, raw body, response headers) or DROP
+Behaviour = Callable[[int, dict, dict], "str | tuple[int, bytes] | tuple[int, bytes, dict[str, str]] | None"]
+THINK = "<think>\nThe user asks something; let me reason before answering.\n</think>\n\n"
 
 
-def completion(content: Any, usage: dict | None = None, *, model: str | None = None, id: str = "c") -> bytes:
+def completion(
+    content: Any,
+    usage: dict | None = None,
+    *,
+    model: str | None = None,
+    id: str = "c",
+    finish_reason: str = "stop",
+) -> bytes:
     """A chat-completion body as OpenAI / vLLM send it; ``usage`` and ``model`` only when given.
 
     ``content`` is not restricted to text so tests can send the malformed replies clients must refuse."""
     payload: dict[str, Any] = {"id": id, "object": "chat.completion"}
     if model is not None:
         payload["model"] = model
-    payload["choices"] = [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}]
+    payload["choices"] = [
+        {"index": 0, "finish_reason": finish_reason, "message": {"role": "assistant", "content": content}}
+    ]
     if usage is not None:
         payload["usage"] = usage
     return json.dumps(payload).encode("utf-8")
@@ -45,6 +73,22 @@ def error_body(message: str) -> bytes:
     return json.dumps({"error": {"message": message}}).encode("utf-8")
 
 
+def rate_limited(behaviour: Behaviour, every: int, retry_after: str = "0.01") -> Behaviour:
+    """``behaviour``, except every ``every``-th request is answered 429 with ``Retry-After`` (seconds),
+    as a hosted API over its rate limit answers."""
+
+    def limited(count: int, body: dict, headers: dict):
+        if count % every == 0:
+            return 429, error_body("rate limit reached"), {"Retry-After": retry_after}
+        return behaviour(count, body, headers)
+
+    return limited
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # the listen backlog: a client opening 64 connections at once must not wait
+
+
 class ChatStandIn:
     """A ``ThreadingHTTPServer`` on 127.0.0.1 standing for an OpenAI-compatible endpoint (see the module doc).
 
@@ -52,8 +96,21 @@ class ChatStandIn:
     stretch a run (timeouts, kills that must land mid-run); ``on_request(n)``, when set, is called as
     request ``n`` arrives, before the delay, so a test can act at an exact point of a run."""
 
-    def __init__(self, behaviour: Behaviour, delay: float = 0.0):
-        self.behaviour, self.delay = behaviour, delay
+    def __init__(
+        self,
+        behaviour: Behaviour,
+        delay: float = 0.0,
+        *,
+        slots: int | None = None,
+        thinking: bool = False,
+        guided: str = "json_schema",
+        keep_alive: bool = False,
+    ):
+        if guided not in ("json_schema", "reject"):
+            raise ValueError(f"guided: json_schema or reject, got {guided!r}")
+        self.behaviour, self.delay, self.thinking, self.guided = behaviour, delay, thinking, guided
+        self.slots = threading.BoundedSemaphore(slots) if slots else None
+        self.holds: list[tuple[float, float]] = []  # (start, end) wall-clock times of every slot held
         self.on_request: Callable[[int], None] | None = None
         self.paths: list[str] = []
         self.bodies: list[dict] = []
@@ -64,6 +121,10 @@ class ChatStandIn:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            # HTTP/1.1 keeps connections open between requests, as vLLM's server does; HTTP/1.0 (the
+            # default here) closes each one, so a test that stops the server stops every connection.
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def log_message(self, *args: object) -> None:  # keep test output clean
                 pass
 
@@ -80,9 +141,7 @@ class ChatStandIn:
                 try:
                     if outer.on_request is not None:
                         outer.on_request(count)
-                    if outer.delay:
-                        time.sleep(outer.delay)
-                    result = outer.behaviour(count, body, headers)
+                    result = outer._serve(count, body, headers)
                 finally:
                     with outer.lock:
                         outer.in_flight -= 1
@@ -91,15 +150,52 @@ class ChatStandIn:
                     return
                 outer._answer(self, *result)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
+    def _serve(self, count: int, body: dict, headers: dict):
+        """Wait for a slot (vLLM's queue), hold it for ``delay``, then answer."""
+        if self.slots is not None:
+            self.slots.acquire()
+        started = time.time()
+        try:
+            if self.delay:
+                time.sleep(self.delay)
+            if "response_format" in body and self.guided == "reject":  # refused before the model runs
+                return 400, error_body("response_format is not supported by this server")
+            result = self.behaviour(count, body, headers)
+            return self._as_vllm(result, body) if isinstance(result, str) else result
+        finally:
+            if self.slots is not None:
+                with self.lock:
+                    self.holds.append((started, time.time()))
+                self.slots.release()
+
+    def _as_vllm(self, text: str, body: dict) -> tuple[int, bytes]:
+        """A reply text as vLLM would send it for this request (module doc: guided, thinking, max_tokens)."""
+        schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema")
+        if schema is not None:
+            import jsonschema
+
+            try:
+                jsonschema.validate(json.loads(text), schema)
+            except (ValueError, jsonschema.ValidationError) as error:
+                return 500, error_body(f"stand-in model broke the guided schema: {str(error)[:200]}")
+        if self.thinking and (body.get("chat_template_kwargs") or {}).get("enable_thinking", True):
+            text = THINK + text
+        words = text.split(" ")
+        budget = body.get("max_tokens")
+        if isinstance(budget, int) and len(words) > budget:
+            return 200, completion(" ".join(words[:budget]), model=body.get("model"), finish_reason="length")
+        return 200, completion(text, model=body.get("model"))
+
     @staticmethod
-    def _answer(handler: BaseHTTPRequestHandler, status: int, data: bytes) -> None:
+    def _answer(handler: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict | None = None) -> None:
         try:
             handler.send_response(status)
-            for name, value in (("Content-Type", "application/json"), ("Content-Length", str(len(data)))):
+            extra = tuple((headers or {}).items())
+            for name, value in (("Content-Type", "application/json"), ("Content-Length", str(len(data))), *extra):
                 handler.send_header(name, value)
             handler.end_headers()
             handler.wfile.write(data)
@@ -134,5 +230,5 @@ class ChatStandIn:
 
     def authorizations(self) -> set[str]:
         """Every distinct ``Authorization`` header received ("" for a request without one)."""
-        with self.lock:
-            return {h.get("Authorization", "") for h in self.headers}
+        with self.lock:  # header names are case-insensitive (the openai SDK sends them in lower case)
+            return {next((v for k, v in h.items() if k.lower() == "authorization"), "") for h in self.headers}

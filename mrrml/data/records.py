@@ -29,7 +29,11 @@ class TripletRecord:
     """Answers to one prompt at three quality levels on ONE dimension (all else equal).
 
     ``neutral`` is an optional same-quality surface rewrite of ``good`` (length/format change) that a
-    reward model must score like ``good``.
+    reward model must score like ``good``. ``rubric`` is an optional rubric written for this prompt
+    (OpenRubrics style): a list of ``{"criterion", "points", "kind", "dimension"}`` items — ``kind``
+    ``hard_rule`` (an explicit constraint the prompt imposes) or ``principle`` (an implicit quality),
+    ``dimension`` the matrix dimension the item belongs to. LLM synthesis keeps a rubric only when
+    grading the answers with it reproduces good > medium > poor.
     """
 
     id: str
@@ -42,6 +46,7 @@ class TripletRecord:
     medium: str | None = None
     neutral: str | None = None
     source: str = ""
+    rubric: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -85,6 +90,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "pair": ("prompt", "chosen", "rejected"),
     "rated": ("prompt", "response", "scores"),
 }
+RUBRIC_KEYS = ("criterion", "points", "kind", "dimension")
 _OPTIONAL_STR: dict[str, tuple[str, ...]] = {
     "triplet": ("medium", "neutral"),
     "pair": ("dimension", "scenario", "discipline"),
@@ -154,6 +160,8 @@ def record_from_dict(data: Any, file: str = "<memory>", line: int = 0, kind: str
             values[name] = _check_prompt(value, file, line)
         elif name == "scores":
             values[name] = _check_scores(value, file, line)
+        elif name == "rubric":
+            values[name] = None if value is None else check_rubric(value, file, line)
         elif value is None and name in _OPTIONAL_STR[kind]:
             values[name] = None
         elif not isinstance(value, str):
@@ -166,21 +174,57 @@ def record_from_dict(data: Any, file: str = "<memory>", line: int = 0, kind: str
     return cls(**values)
 
 
+def _is_finite_number(value: Any) -> bool:
+    """A JSON number that is finite as a float (bool is an int subclass, but a true/false value is a data bug)."""
+    try:
+        return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(float(value))
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if len(repr(value)) < 40 else repr(value)[:37] + "..."
+
+
 def _check_scores(value: Any, file: str, line: int) -> dict[str, float]:
     if not isinstance(value, dict):
         raise RecordError(file, line, "scores", f"must be an object {{dimension: number}}, got {type(value).__name__}")
     scores: dict[str, float] = {}
     for key, score in value.items():
-        # bool is an int subclass; a true/false score is a data bug, not a number.
-        try:
-            value_ok = not isinstance(score, bool) and isinstance(score, (int, float)) and math.isfinite(float(score))
-        except OverflowError:  # an integer too large for a float
-            value_ok = False
-        if not value_ok:
-            shown = repr(score) if len(repr(score)) < 40 else repr(score)[:37] + "..."
-            raise RecordError(file, line, f"scores.{key}", f"must be a finite number, got {shown}")
+        if not _is_finite_number(score):
+            raise RecordError(file, line, f"scores.{key}", f"must be a finite number, got {_shown(score)}")
         scores[key] = float(score)
     return scores
+
+
+def check_rubric(value: Any, file: str = "<memory>", line: int = 0) -> list[dict[str, Any]]:
+    """A record's rubric, validated: a non-empty list of ``{criterion, points, kind, dimension}`` with
+    non-empty text, finite non-zero points, a known kind, and at least one item with positive points
+    (a rubric score divides by them). Returns the items with their keys in a fixed order."""
+    from ..standards.matrix import CRITERION_KINDS
+
+    if not isinstance(value, list) or not value:
+        raise RecordError(file, line, "rubric", "must be a non-empty list of rubric items")
+    items = []
+    for i, item in enumerate(value):
+        where = f"rubric[{i}]"
+        if not isinstance(item, dict) or set(item) != set(RUBRIC_KEYS):
+            raise RecordError(file, line, where, f"must be an object with exactly the keys {list(RUBRIC_KEYS)}")
+        for key in ("criterion", "dimension"):
+            if not isinstance(item[key], str) or not item[key].strip():
+                raise RecordError(file, line, f"{where}.{key}", "must be a non-empty string")
+        if not _is_finite_number(item["points"]) or not item["points"]:
+            raise RecordError(
+                file, line, f"{where}.points", f"must be a finite non-zero number, got {_shown(item['points'])}"
+            )
+        if item["kind"] not in CRITERION_KINDS:
+            raise RecordError(
+                file, line, f"{where}.kind", f"must be one of {list(CRITERION_KINDS)}, got {_shown(item['kind'])}"
+            )
+        items.append({key: item[key] for key in RUBRIC_KEYS})
+    if not any(item["points"] > 0 for item in items):
+        raise RecordError(file, line, "rubric", "needs at least one item with positive points")
+    return items
 
 
 def check_against_matrix(record: Record, matrix: StandardsMatrix, file: str = "<memory>", line: int = 0) -> None:
@@ -199,6 +243,9 @@ def check_against_matrix(record: Record, matrix: StandardsMatrix, file: str = "<
     if isinstance(record, RatedRecord):
         for key in record.scores:
             need(f"scores.{key}", key, dims, "dimension")
+    if isinstance(record, TripletRecord) and record.rubric:
+        for i, item in enumerate(record.rubric):
+            need(f"rubric[{i}].dimension", item["dimension"], dims, "dimension")
 
 
 def read_records(

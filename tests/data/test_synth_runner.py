@@ -213,3 +213,21 @@ def test_the_resume_fingerprint_covers_the_content_files(tmp_path, mrrml_matrix)
     _run(mrrml_matrix, tmp_path)
     manifest = json.loads((tmp_path / "work" / "manifest.json").read_text())
     assert manifest["template_fingerprint"] == generator_fingerprint()
+
+
+def test_work_log_entries_of_llm_runs_are_validated(tmp_path, mrrml_matrix):
+    """LLM runs log ``events`` (rubric resampled, neutral removed, ...) and the judge's scores beside each
+    outcome; a resumed run reads them back, and a malformed ``events`` list is reported at its line."""
+    from mrrml.errors import RecordError
+
+    _run(mrrml_matrix, tmp_path)
+    log = tmp_path / "work" / "log.jsonl"
+    lines = log.read_text().splitlines()
+    first = json.loads(lines[0])
+    lines[0] = json.dumps(first | {"events": ["rubric resampled"], "judge": {"good": {"x": 9}}})
+    log.write_text("\n".join(lines) + "\n")
+    assert _run(mrrml_matrix, tmp_path).summary["events"] == {"rubric resampled": 1}
+    lines[1] = json.dumps(json.loads(lines[1]) | {"events": "rubric resampled"})
+    log.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordError, match=r"log.jsonl:2: events: must be a list of strings"):
+        _run(mrrml_matrix, tmp_path)

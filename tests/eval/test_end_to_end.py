@@ -18,6 +18,7 @@ from mrrml.eval.healthbench.data import load_examples
 from mrrml.resources import healthbench_package_rows
 
 from .conftest import good_grader
+from .conftest import policy as policy_answer
 
 
 def _run_args(data, policy_server, grader_server, out, *extra):
@@ -277,3 +278,34 @@ def test_meta_eval_dry_run(tmp_path, meta_path, grader_server, capsys):
         == 0
     )
     assert "grader calls: 3" in capsys.readouterr().out and not grader_server.requests
+
+
+def test_a_failed_sampler_request_loses_nothing_else(tmp_path, mini_path, grader_server, stand_in, capsys):
+    """Stands for a policy server that refuses one prompt (HTTP 400, e.g. over its context length): every
+    other answer is sampled, cached and graded; the run fails naming the missing example, and the same
+    command against a server that answers re-asks only that prompt and that example's rubric items."""
+    from mrrml.eval.healthbench.data import load_examples
+
+    examples = load_examples(mini_path)
+    refused = examples[1].prompt[-1]["content"]
+
+    refusing = [True]
+
+    def picky(body):
+        if refusing[0] and body["messages"][-1]["content"] == refused:
+            return 400, "prompt too long for this server"
+        return policy_answer(body)
+
+    server = stand_in(picky)
+    assert main(_run_args(mini_path, server, grader_server, tmp_path)) == 1
+    assert f"prompt_id {examples[1].prompt_id}" in capsys.readouterr().err
+    cached = [json.loads(line) for line in (tmp_path / "cache" / "samples.jsonl").read_text().splitlines()]
+    assert len(cached) == len(examples) - 1  # every other answer is kept
+    graded_items = sum(len(e.rubrics) for i, e in enumerate(examples) if i != 1)
+    assert len(grader_server.requests) == graded_items  # ... and graded
+    refusing[0] = False  # the operator fixed the server (same URL: the cache keys name it)
+    sampled = len(server.requests)
+    assert main(_run_args(mini_path, server, grader_server, tmp_path)) == 0
+    assert len(server.requests) == sampled + 1
+    assert len(grader_server.requests) == graded_items + len(examples[1].rubrics)
+    assert json.loads((tmp_path / "metrics.json").read_text())["counts"]["examples_scored"] == len(examples)

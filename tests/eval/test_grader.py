@@ -90,7 +90,7 @@ def test_grader_counts_malformed_and_timed_out_items(stand_in, tmp_path):
         return good_grader(body)
 
     server = stand_in(mixed)
-    client = ChatClient(server.base_url, "judge", timeout=0.2, max_retries=1, backoff=0.01)
+    client = ChatClient.from_env(server.base_url, "judge", None, timeout=0.2, max_retries=1, backoff=0.01)
     with ResponseCache(tmp_path / "g.jsonl") as cache:
         grader = RubricGrader(client, load_grader_template(), cache, concurrency=4, parse_retries=2)
         grades = grader.grade(_jobs("ok MARK_MET", "BAD item", "SLOW item", "fine MARK_UNMET"))

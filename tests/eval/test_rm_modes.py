@@ -133,7 +133,7 @@ def test_pairwise_agreement_hand_computed(meta_path):
 
 
 def test_meta_eval_with_stand_in_grader(tmp_path, meta_path, grader_server):
-    client = ChatClient(grader_server.base_url, "judge")
+    client = ChatClient.from_env(grader_server.base_url, "judge", None)
     with ResponseCache(tmp_path / "c.jsonl") as cache:
         result = meta_eval(RubricGrader(client, load_grader_template(), cache), load_meta_eval(meta_path))
     assert result["metrics"]["pairwise_model_f1_balanced"] == pytest.approx((3 / 4 + 2 / 3) / 2)

@@ -41,7 +41,9 @@ def test_batched_generation_equals_one_by_one(sampler):
 def test_run_with_local_sampler(tmp_path, sampler, mini_path, grader_server):
     examples = load_examples(mini_path, limit=2)
     grader = RubricGrader(
-        ChatClient(grader_server.base_url, "g"), load_grader_template(), ResponseCache(tmp_path / "g.jsonl")
+        ChatClient.from_env(grader_server.base_url, "g", None),
+        load_grader_template(),
+        ResponseCache(tmp_path / "g.jsonl"),
     )
     with ResponseCache(tmp_path / "s.jsonl") as samples:
         out = run_examples(examples, sampler, grader, samples)

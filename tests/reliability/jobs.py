@@ -10,27 +10,26 @@ from tests.reliability.harness import Job, size_of
 from tests.reliability.standin import StandInServer
 
 
-def synth_job(out: Path, n: int) -> Job:
-    argv = [
-        "synth",
-        "--matrix",
-        "standards/healthbench.yaml",
-        "--n",
-        str(n),
-        "--seed",
-        "5",
-        "--quiet",
-        "--out",
-        str(out),
-    ]
+def synth_job(out: Path, n: int, *options: str, name: str = "synth") -> Job:
+    """``mrrml synth`` over the HealthBench matrix (the template backend unless ``options`` choose another)."""
+    argv = ["synth", "--matrix", "standards/healthbench.yaml", "--n", str(n), "--seed", "5", *options]
+    argv += ["--quiet", "--out", str(out)]
     return Job(
-        "synth",
+        name,
         lambda: argv,
         out,
         size_of(out / "work" / "log.jsonl"),
         appendable=lambda p: p.name == "log.jsonl",
-        timeout=120,
+        timeout=180,
     )
+
+
+def synth_openai_job(out: Path, n: int, generator: StandInServer, window: int = 8) -> Job:
+    """``mrrml synth --backend openai`` against a stand-in vLLM: the LLM pipeline (drafts, rewrites,
+    neutrals, rubrics, the judge on every answer) with ``window`` requests in flight."""
+    options = ["--backend", "openai", "--base-url", generator.base_url, "--model", "stand-in"]
+    options += ["--neutral-rate", "0.5", "--concurrency", str(window)]
+    return synth_job(out, n, *options, name="synth-openai")
 
 
 def healthbench_rows(path: Path, n: int) -> Path:

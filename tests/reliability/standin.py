@@ -6,7 +6,8 @@ uninterrupted one receive the same answers, and it records every request's heade
 tests can prove the API key really travelled (and so must be absent from everything written to disk).
 
 ``role`` picks the answer shape: ``grader`` (a fenced JSON verdict with a boolean ``criteria_met``),
-``policy`` (a short reply), ``synth`` (one JSON triplet ``{"prompt", "good", "medium", "poor"}``).
+``policy`` (a short reply), ``synth`` (the generator-and-judge model of every LLM synthesis step,
+:class:`tests.synth_model.SynthModel`, served the way vLLM serves it: guided JSON, ``max_tokens`` cuts).
 ``delay`` seconds per request stretch a run. ``fail_every=N`` answers every N-th request with HTTP 503 first, so retry paths (and their log lines)
 run too without changing any final answer. ``raw`` replaces every answer body with fixed bytes.
 """
@@ -18,6 +19,7 @@ import json
 from typing import Any
 
 from tests.standin_chat import ChatStandIn, completion, error_body
+from tests.synth_model import SynthModel
 
 USAGE = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
 
@@ -36,16 +38,6 @@ def answer(role: str, body: dict[str, Any]) -> str:
             + json.dumps({"explanation": f"verdict {digest[:4].hex()}", "criteria_met": digest[0] % 2 == 0})
             + "\n```"
         )
-    if role == "synth":
-        tag = digest[:6].hex()
-        return json.dumps(
-            {
-                "prompt": f"Case {tag}: I have had a cough for three days. What should I do?",
-                "good": f"Rest, fluids, and see a clinician if it lasts beyond a week ({tag}).",
-                "medium": f"Rest and fluids ({tag}).",
-                "poor": f"Ignore it ({tag}).",
-            }
-        )
     return f"Stand-in policy answer {digest[:4].hex()}: please see a clinician if symptoms persist."
 
 
@@ -53,11 +45,14 @@ class StandInServer(ChatStandIn):
     def __init__(self, role: str = "grader", fail_every: int = 0, delay: float = 0.0, raw: bytes | None = None):
         self.role, self.fail_every = role, fail_every
         self.raw = raw  # when set: answer with exactly these bytes (hostile-response tests)
+        self.model = SynthModel()
         super().__init__(self._respond, delay)  # the delay stretches a run so kills land in the middle of it
 
-    def _respond(self, count: int, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, bytes]:
+    def _respond(self, count: int, body: dict[str, Any], headers: dict[str, str]) -> str | tuple[int, bytes]:
+        if self.raw is not None:
+            return 200, self.raw
         if self.fail_every and count % self.fail_every == 0:
-            status, data = 503, error_body("stand-in overload, retry")
-        else:
-            status, data = 200, completion(answer(self.role, body), USAGE, model=body.get("model"), id=f"c{count}")
-        return status, data if self.raw is None else self.raw
+            return 503, error_body("stand-in overload, retry")
+        if self.role == "synth":
+            return self.model(count, body, headers)
+        return 200, completion(answer(self.role, body), USAGE, model=body.get("model"), id=f"c{count}")

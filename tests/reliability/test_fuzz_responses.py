@@ -1,12 +1,13 @@
 """Remote model answers are untrusted input too: whatever an OpenAI-compatible sampler, grader or
 generator sends back, the client raises only ``BackendError`` (after its bounded retries) or returns
 text (hostile bodies: tests/test_openai_client.py), the grader-verdict parser raises only
-``GradeParseError``, and the triplet parser never raises.
+``GradeParseError``, and the synthesis reply parsers never raise.
 A grader that answers garbage must cost one counted failure, not the whole HealthBench run.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 
 from hypothesis import given
@@ -33,6 +34,8 @@ def _chat_payload(content) -> bytes:
 
 replies = (
     st.text(max_size=80)
+    | st.fixed_dictionaries({"items": st.lists(json_values, max_size=3)}).map(json.dumps)
+    | st.fixed_dictionaries({"scores": json_values, "criteria": json_values, "rubric": json_values}).map(json.dumps)
     | json_values.map(json.dumps)
     | json_values.map(lambda v: "```json\n" + json.dumps(v) + "\n```")
     | st.sampled_from(HOSTILE_TEXT)
@@ -54,12 +57,34 @@ def test_grader_verdict_parser_raises_only_its_error(text):
 
 @fuzz_settings(200)
 @given(text=replies)
-def test_triplet_parser_never_raises(text):
-    from mrrml.data.synth.prompts import parse_triplet
+def test_synthesis_step_parsers_never_raise(text):
+    """Every reply parser of the LLM synthesis pipeline (draft, counterfactual, neutral, rubric, judge
+    verdict) returns ``(value, None)`` or ``(None, why)`` for any text, never an exception."""
+    from mrrml.data.synth.judge import judge_request
+    from mrrml.data.synth.prompts import DRAFT_FIELDS, parse_counterfactual, parse_fields, parse_neutral
+    from mrrml.data.synth.rubric import parse_rubric
 
-    FUZZED["synth reply parser"] = FUZZED.get("synth reply parser", 0) + 1
-    fields, why = parse_triplet(text)
-    assert (fields is None) != (why is None)
+    matrix = _matrix()
+    FUZZED["synth reply parsers"] = FUZZED.get("synth reply parsers", 0) + 1
+    request = judge_request(
+        matrix, None, None, "q", "a", [{"criterion": "c", "points": 2, "kind": "principle", "dimension": "accuracy"}]
+    )
+    for value, why in (
+        parse_fields(text, DRAFT_FIELDS),
+        parse_counterfactual(text, "good"),
+        parse_neutral(text, "good"),
+        parse_rubric(text, matrix),
+        request.parse(text, matrix.dimension_ids),
+    ):
+        assert (value is None) != (why is None)
+
+
+@functools.cache
+def _matrix():
+    from mrrml.resources import shipped_matrix
+    from mrrml.standards.loader import load_matrix
+
+    return load_matrix(shipped_matrix("healthbench"))
 
 
 def test_garbage_grader_costs_counted_failures_not_the_run(tmp_path):

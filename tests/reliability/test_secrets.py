@@ -1,6 +1,6 @@
 """Secrets stay secret: end-to-end runs with an API key in the environment (HealthBench against stand-in
 policy and grader, ``mrrml synth --backend openai`` against a stand-in generator); then EVERY artefact — outputs, caches, reports, work logs, stdout, stderr, server
-log — is searched for the key and the token. The stand-ins check the key did travel (in the
+log, the openai SDK's debug log — is searched for the key and the token. The stand-ins check the key did travel (in the
 Authorization header only), so the search is not vacuous. The reward server's bearer token is checked
 the same way in test_load.py, on the server process that serves the load test. The stand-ins fail every few requests with a
 503, so the retry and error-reporting paths run too.
@@ -27,7 +27,8 @@ def _leaks(secret: str, *roots: Path) -> list[str]:
 
 def test_api_key_never_reaches_an_artefact(tmp_path):
     key = "sk-test-" + os.urandom(12).hex()
-    env = {"MRRML_TEST_API_KEY": key}
+    # OPENAI_LOG=debug: the openai SDK and its HTTP library log every request to stderr, which is searched too
+    env = {"MRRML_TEST_API_KEY": key, "OPENAI_LOG": "debug"}
     policy, grader = StandInServer("policy", fail_every=5).start(), StandInServer("grader", fail_every=4).start()
     generator = StandInServer("synth", fail_every=3).start()
     try:
@@ -59,4 +60,6 @@ def test_api_key_never_reaches_an_artefact(tmp_path):
     written = _files(tmp_path)
     assert any(p.name == "graded.jsonl" for p in written) and any(p.name == "train.jsonl" for p in written)
     assert any(p.suffix in (".out", ".err") for p in written)  # the processes' stdout/stderr are searched too
+    logs = "".join(p.read_text(errors="replace") for p in written if p.suffix == ".err")
+    assert "DEBUG] Building HTTP request" in logs  # the SDK's debug log was written: the search is not vacuous
     assert _leaks(key, tmp_path) == []

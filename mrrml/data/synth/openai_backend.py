@@ -1,53 +1,109 @@
-"""Any OpenAI-compatible chat-completions server (vLLM, SGLang, a hosted API) as a synthesis backend.
+"""Any OpenAI-compatible chat server (vLLM, SGLang, a hosted API) as a synthesis backend.
 
-The transport — timeouts, bounded retries with backoff, errors that never show the API key — is the
-shared :class:`~mrrml.openai_client.ChatClient`. This module adds what synthesis needs on top: the
-sampling settings of every generation request, and bounded concurrency over the plan. A request that
-still fails after the client's retries is a retryable :class:`GenResult` for that item: the run goes
-on, counts it, and a re-run retries it.
+A generator endpoint writes drafts, counterfactual rewrites, neutral rewrites and rubrics; a judge
+endpoint (by default the generator's, at temperature 0) grades every answer on every dimension. The
+pipeline is :class:`~.llm.TripletWriter`; the transport, with its retries and key handling, is the
+shared :class:`~mrrml.openai_client.ChatClient`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 from ...errors import ConfigError
 from ...openai_client import ChatClient
 from .base import GenResult
-from .llm import generate_with
+from .llm import LLMSynthSettings, TripletWriter, run_in_thread
 from .planner import PlanItem
+from .prompts import Messages
 
 if TYPE_CHECKING:
     from ...standards.matrix import StandardsMatrix
 
 
 class OpenAIBackend:
+    """``generate(items)`` through one asynchronous window of ``window`` requests (generator and judge).
+
+    Args:
+        matrix: the standards matrix.
+        seed: the run seed (every request's ``seed`` derives from it and the item).
+        generator: the generator endpoint and its request settings.
+        window: requests in flight at once, generator and judge together.
+        judge: the judge endpoint; None uses the generator's endpoint and model at temperature 0.
+        settings: how triplets are written and judged.
+        outage_retries: times a request that failed on an outage is tried again later in the run.
+        outage_wait: seconds before the first such retry (doubling).
+    """
+
     name = "openai"
 
     def __init__(
         self,
         matrix: StandardsMatrix,
         seed: int,
-        client: ChatClient,
-        concurrency: int = 4,
+        generator: ChatClient,
+        window: int = 64,
         *,
-        temperature: float = 0.7,
-        max_tokens: int = 1500,
+        judge: ChatClient | None = None,
+        settings: LLMSynthSettings | None = None,
+        outage_retries: int = 2,
+        outage_wait: float = 30.0,
     ):
-        if concurrency < 1:
-            raise ConfigError(f"concurrency: must be >= 1, got {concurrency}")
-        if temperature < 0:
-            raise ConfigError(f"temperature: must be >= 0, got {temperature}")
-        if max_tokens < 1:
-            raise ConfigError(f"max_tokens: must be >= 1, got {max_tokens}")
-        self.matrix, self.seed, self.client, self.concurrency = matrix, seed, client, concurrency
-        self.temperature, self.max_tokens = temperature, max_tokens
+        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+            raise ConfigError(f"window: must be an integer >= 1, got {window!r}")
+        if isinstance(outage_retries, bool) or not isinstance(outage_retries, int) or outage_retries < 0:
+            raise ConfigError(f"outage_retries: must be an integer >= 0, got {outage_retries!r}")
+        if not outage_wait >= 0:
+            raise ConfigError(f"outage_wait: must be >= 0 seconds, got {outage_wait!r}")
+        self.settings = settings or LLMSynthSettings()
+        self.settings.validate()
+        self.matrix, self.seed, self.generator, self.window = matrix, seed, generator, window
+        self.judge = judge or generator.with_settings(temperature=0.0)
+        self.outage_retries, self.outage_wait = outage_retries, outage_wait
+        self.calls: Counter = Counter()  # requests started per role, over every generate() of this backend
 
-    def complete(self, messages: list[dict[str, str]]) -> str:
-        """The reply text with this backend's sampling settings (also what an LLM judge calls)."""
-        return self.client.complete(messages, temperature=self.temperature, max_tokens=self.max_tokens).text
+    def manifest(self) -> dict[str, Any]:
+        """What about this backend decides which records it makes (for the resume check; never a key or
+        a URL, so a moved server does not block a resume)."""
+        return {
+            "generator": self.generator.settings.request_settings(),
+            "judge": self.judge.settings.request_settings() if self.settings.judge else None,
+            "method": asdict(self.settings),
+        }
+
+    def complete(self, messages: Messages) -> str:
+        """One judge request outside the pipeline (e.g. for an :class:`~.llm.LLMJudge` consistency filter)."""
+
+        async def once() -> str:
+            async with self.judge.session() as chat:
+                return (await chat.complete(messages)).text
+
+        return asyncio.run(once())
 
     def generate(self, items: list[PlanItem]) -> Iterator[GenResult]:
-        source = f"mrrml-synth:openai:{self.client.model}"
-        return generate_with(self.complete, self.matrix, self.seed, source, items, self.concurrency)
+        source = f"mrrml-synth:openai:{self.generator.model}"
+
+        async def produce(emit: Callable[[GenResult], None], stop: threading.Event) -> None:
+            async with self.generator.session() as generator, self.judge.session() as judge:
+                writer = TripletWriter(
+                    self.matrix,
+                    self.seed,
+                    source,
+                    generator,
+                    judge,
+                    self.settings,
+                    window=self.window,
+                    outage_retries=self.outage_retries,
+                    outage_wait=self.outage_wait,
+                )
+                try:
+                    await writer.run(items, emit, stop)
+                finally:
+                    self.calls.update(writer.calls)
+
+        return run_in_thread(produce)

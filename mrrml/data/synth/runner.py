@@ -5,6 +5,7 @@ plan index the moment it exists (:class:`mrrml.io.JsonlAppender`). A restarted r
 settings skips indices already in the log, so nothing is done twice and nothing is lost. Because each
 record is a deterministic function of ``(seed, index)`` and the final files are rebuilt from the log
 sorted by index, a resumed run writes byte-identical ``train/val/test.jsonl`` to an uninterrupted one.
+An item a backend could not finish because its server was down is not logged, so a re-run does it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..records import TripletRecord, decode_json_line, iter_raw_lines, record_fr
 from .base import Backend
 from .filter import ConsistencyFilter
 from .planner import PlanItem, Weighting, make_plan
+from .rubric import write_eval_rows
 
 if TYPE_CHECKING:
     from ...standards.matrix import StandardsMatrix
@@ -138,9 +140,10 @@ def _load_log(path: Path) -> dict[int, dict]:
             record_from_dict(entry["record"], str(path), lineno, "triplet")
         elif not isinstance(entry["drop"], str):
             raise RecordError(str(path), lineno, "drop", "must be a string")
-        notes = entry.get("notes", [])
-        if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
-            raise RecordError(str(path), lineno, "notes", "must be a list of strings")
+        for key in ("notes", "events"):
+            values = entry.get(key, [])
+            if not isinstance(values, list) or not all(isinstance(n, str) for n in values):
+                raise RecordError(str(path), lineno, key, "must be a list of strings")
         index = entry["index"]
         done.setdefault(index, entry)  # first outcome wins; duplicates cannot arise but must not double count
     return done
@@ -161,8 +164,14 @@ def run_synthesis(
     judge: ConsistencyFilter | None = None,
     fsync: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
+    emit_eval: str | Path | None = None,
 ) -> SynthResult:
-    """Run (or resume) a synthesis job into ``out_dir``; returns the summary also written to summary.json."""
+    """Run (or resume) a synthesis job into ``out_dir``; returns the summary also written to summary.json.
+
+    ``judge``: a consistency filter applied to every record the backend returns (the LLM backends judge
+    inside their own pipeline). ``emit_eval``: also write every kept record that has a rubric as a
+    HealthBench row to this file (:func:`.rubric.write_eval_rows`), rebuilt from the log like the splits.
+    """
     settings.validate()
     out = Path(out_dir)
     work = out / "work"
@@ -184,6 +193,9 @@ def run_synthesis(
         from .template import generator_fingerprint
 
         manifest["template_fingerprint"] = generator_fingerprint()
+    backend_manifest = getattr(backend, "manifest", None)
+    if backend_manifest is not None:
+        manifest["backend_method"] = backend_manifest()
     manifest_path = work / "manifest.json"
     if manifest_path.exists():
         previous = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -212,8 +224,12 @@ def run_synthesis(
                 failures[result.error or "backend failure"] += 1
                 continue
             entry: dict = {"index": result.index, "notes": result.notes}
+            if result.events:
+                entry["events"] = result.events
+            if result.judge is not None:
+                entry["judge"] = result.judge
             if result.record is None:
-                entry["drop"] = f"backend: {result.error}"
+                entry["drop"] = f"{result.stage}: {result.error}"
             else:
                 reason = judge.check(result.record) if judge else None
                 if reason is None:
@@ -226,7 +242,7 @@ def run_synthesis(
             if on_progress:
                 on_progress(resumed_from + processed, len(plan))
     elapsed = time.perf_counter() - started
-    summary = _finish(matrix, settings, plan, done, out, log_path)
+    summary = _finish(matrix, settings, plan, done, out, log_path, emit_eval)
     summary["pending"] = sum(1 for item in plan if item.index not in done)
     summary["backend_failures_this_session"] = dict(sorted(failures.items()))
     summary["throughput"] = {
@@ -235,6 +251,8 @@ def run_synthesis(
         "items_per_second": round(processed / elapsed, 1) if elapsed > 0 else None,
         "resumed_from": resumed_from,
     }
+    if getattr(backend, "calls", None) is not None:
+        summary["throughput"]["requests"] = dict(sorted(backend.calls.items()))  # type: ignore[attr-defined]
     if judge is not None:
         summary["filter_this_session"] = judge.report.to_dict()
     atomic_write_json(out / "summary.json", summary)
@@ -248,12 +266,16 @@ def _finish(
     done: dict[int, dict],
     out: Path,
     log_path: Path,
+    emit_eval: str | Path | None = None,
 ) -> dict:
-    """Rebuild the split files from the log, sorted by plan index, and compute the summary."""
+    """Rebuild the split files (and the eval rows) from the log, sorted by plan index; compute the summary."""
     splits: dict[str, list[str]] = {s: [] for s in SPLITS}
     counts = {"dimension": Counter(), "scenario": Counter(), "discipline": Counter()}
     drops: Counter = Counter()
     notes: Counter = Counter()
+    events: Counter = Counter()
+    with_rubric: list[tuple[TripletRecord, str]] = []
+    neutrals = 0
     prompts: set[str] = set()
     answers: set[str] = set()
     kept = 0
@@ -263,6 +285,7 @@ def _finish(
         if entry is None:  # failed retryably this session; the split files hold what is done so far
             continue
         notes.update(entry.get("notes", []))
+        events.update(entry.get("events", []))
         if "record" not in entry:
             drops[entry["drop"]] += 1
             continue
@@ -276,9 +299,15 @@ def _finish(
         prompts.add(prompt_key)
         answers.update(a for a in (record.good, record.medium, record.poor, record.neutral) if a is not None)
         line = json.dumps(record_to_dict(record), ensure_ascii=False, sort_keys=True)
-        splits[split_record(record)].append(line)
+        split = split_record(record)
+        splits[split].append(line)
+        if record.rubric:
+            with_rubric.append((record, split))
+        neutrals += record.neutral is not None
     for name, lines in splits.items():
         atomic_write_text(out / f"{name}.jsonl", "".join(line + "\n" for line in lines))
+    if emit_eval is not None:
+        write_eval_rows(with_rubric, emit_eval)
     return {
         "matrix": matrix.name,
         "backend": settings.backend,
@@ -293,5 +322,8 @@ def _finish(
         "counts": {k: dict(sorted(v.items())) for k, v in counts.items()},
         "distinct_prompts": len(prompts),
         "distinct_answers": len(answers),
+        "with_neutral": neutrals,
+        "with_rubric": len(with_rubric),
         "generic_fallbacks": dict(sorted(notes.items())),
+        "events": dict(sorted(events.items())),
     }

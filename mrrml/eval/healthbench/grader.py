@@ -1,28 +1,35 @@
 """Rubric grading with an OpenAI-compatible model: one call per rubric item, cached, bounded.
 
 An item is graded by sending the grader prompt and parsing ``criteria_met`` strictly: the reply must
-be a JSON object (a ```json fence is allowed) whose ``criteria_met`` is a real boolean. A reply
-that fails to parse is asked again up to ``parse_retries`` more times; transport errors are retried
-inside :class:`~mrrml.openai_client.ChatClient`. An item that still fails gets
-``criteria_met = None`` and a ``grading_error`` — it is counted and reported, never scored as
-"not met". Only successful grades are cached, so a resumed run retries the failures.
+be a JSON object (a ```json fence is allowed) whose ``criteria_met`` is a real boolean; where the
+server supports guided decoding the reply's schema is sent with the request. A reply that fails to
+parse (or is cut at ``max_tokens`` twice) is asked again up to ``parse_retries`` more times; transport
+errors are retried inside the client. An item that still fails gets ``criteria_met = None`` and a
+``grading_error`` — it is counted and reported, never scored as "not met". Only successful grades are
+cached, each the moment it arrives, so a killed or failed run repeats only the unfinished items.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import BackendError, MrrmlError
+from ...errors import MrrmlError
 from ...jsonutil import JsonTextError, loads_json_reply
-from ...openai_client import ChatClient
+from ...openai_client import ChatClient, ChatError, ChatSession, TruncatedReply, gather_bounded
 from .cache import ResponseCache, request_key
 from .data import RubricItem
 from .grader_prompt import GraderTemplate
+
+GRADE_SCHEMA = {
+    "type": "object",
+    "properties": {"explanation": {"type": "string"}, "criteria_met": {"type": "boolean"}},
+    "required": ["explanation", "criteria_met"],
+    "additionalProperties": False,
+}
 
 
 class GradeParseError(MrrmlError):
@@ -59,7 +66,11 @@ class Grade:
 
 
 class RubricGrader:
-    """Grades many (conversation, rubric item) jobs with bounded thread concurrency."""
+    """Grades many (conversation, rubric item) jobs, ``concurrency`` requests in flight.
+
+    ``params``, when given, replace some of the client's request settings (``temperature``,
+    ``max_tokens``, ...); the grader's settings are part of every cache key.
+    """
 
     def __init__(
         self,
@@ -67,16 +78,17 @@ class RubricGrader:
         template: GraderTemplate,
         cache: ResponseCache | None = None,
         *,
-        concurrency: int = 8,
+        concurrency: int = 64,
         parse_retries: int = 2,
         params: dict[str, Any] | None = None,
     ):
-        self.client, self.template, self.cache = client, template, cache
+        self.client = client.with_settings(**params) if params else client
+        self.template, self.cache = template, cache
         self.concurrency = max(1, concurrency)
         self.parse_retries = parse_retries
-        self.params = dict(params or {"temperature": 0.0, "max_tokens": 1024})
+        self.params = self.client.settings.request_settings()
+        self.params.pop("model")
         self.calls = 0
-        self._calls_lock = threading.Lock()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -85,8 +97,8 @@ class RubricGrader:
             "params": self.params,
             "concurrency": self.concurrency,
             "parse_retries": self.parse_retries,
-            "max_retries": self.client.max_retries,
-            "timeout": self.client.timeout,
+            "max_retries": self.client.settings.max_retries,
+            "timeout": self.client.settings.timeout,
         }
 
     def messages(self, job: GradeJob) -> list[dict[str, str]]:
@@ -97,35 +109,33 @@ class RubricGrader:
             {"kind": "grade", **self.client.describe(), "params": self.params, "messages": self.messages(job)}
         )
 
-    def grade_one(self, job: GradeJob) -> Grade:
+    async def grade_one(self, chat: ChatSession, job: GradeJob) -> Grade:
         key = self.key(job)
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             return Grade(hit["criteria_met"], hit.get("explanation", ""), cached=True)
         messages = self.messages(job)
         error = "no attempt"
         for _ in range(self.parse_retries + 1):
+            self.calls += 1
             try:
-                with self._calls_lock:
-                    self.calls += 1
-                reply = self.client.complete(messages, **self.params)
+                reply = await chat.complete(messages, schema=GRADE_SCHEMA)
                 met, explanation = parse_grade(reply.text)
-            except (BackendError, GradeParseError) as failure:
+            except ChatError as failure:  # transport retries are already spent inside the client
+                return Grade(None, "", error=str(failure))
+            except (GradeParseError, TruncatedReply) as failure:
                 error = str(failure)
-                if isinstance(failure, BackendError):
-                    break  # transport retries are already spent inside the client
                 continue
-            if self.cache is not None:
-                self.cache.put(key, {"criteria_met": met, "explanation": explanation})
+            if self.cache is not None:  # off the event loop: the cache fsyncs
+                await asyncio.to_thread(self.cache.put, key, {"criteria_met": met, "explanation": explanation})
             return Grade(met, explanation)
         return Grade(None, "", error=error)
 
     def grade(self, jobs: Sequence[GradeJob], on_done: Callable[[int, Grade], None] | None = None) -> list[Grade]:
         """Grade every job; ``on_done(index, grade)`` fires as each finishes (progress, logging)."""
-        results: list[Grade | None] = [None] * len(jobs)
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            futures = {pool.submit(self.grade_one, job): i for i, job in enumerate(jobs)}
-            for future, index in futures.items():
-                results[index] = future.result()
-                if on_done:
-                    on_done(index, results[index])
-        return [r for r in results if r is not None]
+
+        async def run() -> list[Grade]:
+            async with self.client.session() as chat:
+                calls = [lambda job=job: self.grade_one(chat, job) for job in jobs]
+                return await gather_bounded(calls, self.concurrency, on_done)
+
+        return asyncio.run(run())

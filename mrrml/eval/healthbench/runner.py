@@ -1,17 +1,21 @@
 """A HealthBench run: sample every prompt, grade every rubric item, score, with resume.
 
 Sampler answers and grades go to two :class:`ResponseCache` files (the CLI puts them at
-``<cache_dir>/samples.jsonl`` and ``<cache_dir>/grader.jsonl``) as they arrive. Restarting the same command reuses both, so a killed run
-repeats no finished call and, graders being deterministic on a cache hit, gives the same result.
+``<cache_dir>/samples.jsonl`` and ``<cache_dir>/grader.jsonl``) each the moment it arrives. Restarting
+the same command reuses both, so a killed run repeats no finished call and, graders being
+deterministic on a cache hit, gives the same result. A sampler request that fails costs only its own
+example: every other answer is sampled, stored and graded, and the run then reports the missing ones
+(:class:`SamplingIncomplete`) so the same command can retry just those.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from ...errors import BackendError
 from .cache import ResponseCache, request_key
 from .data import Example
 from .grader import GradeJob, RubricGrader
@@ -98,12 +102,28 @@ def plan_calls(
     )
 
 
+class SamplingIncomplete(BackendError):
+    """Some examples got no answer from the sampler (their requests failed after the client's retries).
+    Everything else was sampled, cached and graded; ``output`` holds that partial run and ``failures``
+    the missing examples, ``{prompt_id: why}``. Re-running the same command retries only those."""
+
+    def __init__(self, output: RunOutput):
+        self.output, self.failures = output, output.sample_failures
+        first = next(iter(self.failures.items()))
+        super().__init__(
+            f"{len(self.failures)} of {len(self.failures) + len(output.graded)} examples got no sampler answer "
+            f"(first: prompt_id {first[0]}: {first[1]}); every other answer and grade is cached: "
+            "run the same command again to retry them"
+        )
+
+
 @dataclass
 class RunOutput:
     graded: list[GradedExample]
     sampler_calls: int
     grader_calls: int
     seconds: float
+    sample_failures: dict[str, str] = field(default_factory=dict)  # prompt_id -> why it has no answer
 
 
 def sample_all(
@@ -111,17 +131,22 @@ def sample_all(
     sampler: Sampler,
     cache: ResponseCache,
     progress: Callable[[str, int, int], None] | None = None,
-) -> tuple[list[str], int]:
-    """Completions for every example (cached ones reused); returns them and the number generated."""
+) -> tuple[list[str | None], int, dict[str, str]]:
+    """Completions for every example (cached ones reused; None where the sampler failed), the number
+    generated now, and the failures ``{prompt_id: why}``. Each answer is cached as it arrives."""
     keys = [sample_key(sampler, ex) for ex in examples]
     todo = [i for i, key in enumerate(keys) if key not in cache]
-    for start in range(0, len(todo), sampler.batch_size):
-        chunk = todo[start : start + sampler.batch_size]
-        for i, text in zip(chunk, sampler.generate([examples[i].prompt for i in chunk])):
-            cache.put(keys[i], text)
+    answered = [0]
+
+    def store(j: int, text: str) -> None:
+        cache.put(keys[todo[j]], text)
+        answered[0] += 1
         if progress:
-            progress("sample", min(start + len(chunk), len(todo)), len(todo))
-    return [cache.get(key) for key in keys], len(todo)
+            progress("sample", answered[0], len(todo))
+
+    failed = sampler.sample([examples[i].prompt for i in todo], store)
+    failures = {examples[todo[j]].prompt_id: why for j, why in sorted(failed.items())}
+    return [cache.get(key) for key in keys], answered[0], failures
 
 
 def grade_all(
@@ -169,10 +194,20 @@ def run_examples(
     grader: RubricGrader,
     sample_cache: ResponseCache,
     progress: Callable[[str, int, int], None] | None = None,
+    *,
+    allow_missing: bool = False,
 ) -> RunOutput:
-    """Sample then grade every example; answers land in ``sample_cache`` and ``grader.cache``."""
+    """Sample then grade every example; answers land in ``sample_cache`` and ``grader.cache``.
+
+    Examples the sampler failed on are left out of the grading; then :class:`SamplingIncomplete` is
+    raised, or with ``allow_missing`` the output lists them in ``sample_failures``.
+    """
     started = time.perf_counter()
     calls_before = grader.calls
-    completions, n_sampled = sample_all(examples, sampler, sample_cache, progress)
-    graded = grade_all(examples, completions, grader, progress)
-    return RunOutput(graded, n_sampled, grader.calls - calls_before, time.perf_counter() - started)
+    completions, n_sampled, failures = sample_all(examples, sampler, sample_cache, progress)
+    answered = [(ex, c) for ex, c in zip(examples, completions) if c is not None]
+    graded = grade_all([ex for ex, _ in answered], [c for _, c in answered], grader, progress)
+    output = RunOutput(graded, n_sampled, grader.calls - calls_before, time.perf_counter() - started, failures)
+    if failures and not allow_missing:
+        raise SamplingIncomplete(output)
+    return output

@@ -1,28 +1,32 @@
 """The policy under test: an OpenAI-compatible endpoint or a local transformers causal LM.
 
 Both expose ``describe() -> dict`` (recorded in the report and in every cache key) and
-``generate(conversations) -> list[str]``. An optional system message is prepended to every
-conversation and recorded, because it changes the scores.
+``sample(conversations, on_answer) -> failures``, which hands each answer to ``on_answer`` the moment
+it exists, so the caller can store it at once: a failed request, or a kill, loses no other answer.
+An optional system message is prepended to every conversation and recorded, because it changes the
+scores.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+import asyncio
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ...errors import ConfigError, ModelLoadError
-from ...openai_client import ChatClient
+from ...openai_client import ChatClient, Reply, gather_bounded
 
 Conversation = list[dict[str, str]]
+OnAnswer = Callable[[int, str], None]
 
 
 class Sampler(Protocol):
-    batch_size: int
-
     def describe(self) -> dict[str, Any]: ...
 
-    def generate(self, conversations: Sequence[Conversation]) -> list[str]: ...
+    def sample(self, conversations: Sequence[Conversation], on_answer: OnAnswer) -> dict[int, str]:
+        """Answer every conversation; ``on_answer(index, text)`` as each answer arrives. Returns the
+        conversations that got no answer, ``{index: why}``."""
+        ...
 
 
 def with_system(conversation: Conversation, system_message: str | None) -> Conversation:
@@ -30,37 +34,45 @@ def with_system(conversation: Conversation, system_message: str | None) -> Conve
 
 
 class OpenAISampler:
-    """Sample from an OpenAI-compatible server; requests of a batch run concurrently."""
+    """Sample from an OpenAI-compatible server, ``concurrency`` requests in flight.
+
+    ``temperature`` and ``max_tokens``, when given, replace the client's own settings. An answer cut at
+    ``max_tokens`` is kept as it is: the budget is part of the policy under test.
+    """
 
     def __init__(
         self,
         client: ChatClient,
         *,
         system_message: str | None = None,
-        temperature: float = 0.0,
-        max_tokens: int = 2048,
-        concurrency: int = 8,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        concurrency: int = 64,
     ):
-        self.client, self.system_message = client, system_message
-        self.params = {"temperature": temperature, "max_tokens": max_tokens}
-        self.batch_size = max(1, concurrency)
+        overrides = {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}
+        self.client = client.with_settings(**overrides) if overrides else client
+        self.system_message = system_message
+        self.concurrency = max(1, concurrency)
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "kind": "openai",
-            **self.client.describe(),
-            "system_message": self.system_message,
-            "params": self.params,
-        }
+        params = self.client.settings.request_settings()
+        params.pop("model")
+        return {"kind": "openai", **self.client.describe(), "system_message": self.system_message, "params": params}
 
-    def generate(self, conversations: Sequence[Conversation]) -> list[str]:
-        with ThreadPoolExecutor(max_workers=self.batch_size) as pool:
-            return list(
-                pool.map(
-                    lambda c: self.client.complete(with_system(c, self.system_message), **self.params).text,
-                    conversations,
-                )
-            )
+    def sample(self, conversations: Sequence[Conversation], on_answer: OnAnswer) -> dict[int, str]:
+        async def run() -> list[Any]:
+            async with self.client.session() as chat:
+                calls = [
+                    lambda c=c: chat.complete(with_system(c, self.system_message), on_length="accept")
+                    for c in conversations
+                ]
+
+                def store(index: int, result: Any) -> Any:  # off the event loop: the cache fsyncs
+                    return asyncio.to_thread(on_answer, index, result.text) if isinstance(result, Reply) else None
+
+                return await gather_bounded(calls, self.concurrency, store)
+
+        return {i: str(r) for i, r in enumerate(asyncio.run(run())) if not isinstance(r, Reply)}
 
 
 class TransformersSampler:
@@ -110,6 +122,13 @@ class TransformersSampler:
             "system_message": self.system_message,
             "params": {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature, "seed": self.seed},
         }
+
+    def sample(self, conversations: Sequence[Conversation], on_answer: OnAnswer) -> dict[int, str]:
+        """Batches of ``batch_size``; each answer is handed over when its batch is done."""
+        for start in range(0, len(conversations), self.batch_size):
+            for offset, text in enumerate(self.generate(conversations[start : start + self.batch_size])):
+                on_answer(start + offset, text)
+        return {}
 
     def generate(self, conversations: Sequence[Conversation]) -> list[str]:
         import torch
