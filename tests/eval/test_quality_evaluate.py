@@ -20,13 +20,15 @@ from mrrml.data.synth.runner import SynthSettings, run_synthesis
 from mrrml.data.synth.template_backend import TemplateBackend, condition_of
 from mrrml.errors import ConfigError, RecordError
 from mrrml.eval.healthbench.data import load_examples
-from mrrml.eval.healthbench.rm_modes import word_count
+from mrrml.eval.healthbench.rm_modes import PREFERENCE_JUDGES, word_count
 from mrrml.eval.quality import evaluate
 from mrrml.eval.quality.best_of_n import best_of_n
 from mrrml.eval.quality.bootstrap import BootstrapSettings
 from mrrml.eval.quality.candidates import build_candidates, prompt_key
 from mrrml.eval.quality.holdout import filter_held_out
 from mrrml.eval.quality.robustness import robustness
+from mrrml.eval.quality.seeds import across_seeds, headline_metrics
+from mrrml.eval.quality.summary import physician_table, summary_tables
 from mrrml.resources import shipped_matrix
 from mrrml.standards.loader import load_matrix
 
@@ -155,6 +157,40 @@ def test_report_layout_and_json(report, length_loving_model):
         assert estimate["low"] <= estimate["value"] <= estimate["high"]
 
 
+def test_summary_tables(report, length_loving_model):
+    tables = summary_tables(report)
+    assert [t.title.split(" (")[0].split(",")[0] for t in tables] == [
+        "Accuracy per dimension",
+        "Spurious-feature robustness",
+        "Best-of-N true quality",
+        "Spurious-feature robustness",
+        "Best-of-N true quality",
+    ]
+    accuracy = tables[0]
+    assert [row[0] for row in accuracy.rows][-1] == "all" and len(accuracy.columns) == 5
+    all_order = report.test_sets["held_out_prompts"].views["head"].accuracy["all"].order
+    assert accuracy.rows[-1][1] == f"{all_order.value:.3f} [{all_order.low:.3f}, {all_order.high:.3f}]"
+    robust = tables[1]
+    assert [row[0] for row in robust.rows] == ["as_written", "filler", "markdown", "polite", "reorder", "pooled", "any"]
+    assert all(len(row) == len(t.columns) for t in tables for row in t.rows)
+    with pytest.raises(ConfigError, match="no physician preference"):
+        physician_table(report)
+
+
+def test_mean_and_std_across_seeds(report, length_loving_model, test_sets):
+    flat = headline_metrics(report)
+    key = "held_out_conditions/head/outrank/all/filler"
+    assert flat[key] == report.test_sets["held_out_conditions"].views["head"].robustness["all"].outrank["filler"].value
+    assert "held_out_prompts/reward/best_of_n/all/16" in flat
+    same = across_seeds([report, report])
+    assert same[key].mean == flat[key] and same[key].std == 0.0 and same[key].values == (flat[key], flat[key])
+    other = evaluate(length_loving_model, test_sets["prompts"][:2], **FAST)
+    with pytest.raises(ConfigError, match="other metrics"):
+        across_seeds([report, other])
+    with pytest.raises(ConfigError, match="no reports"):
+        across_seeds([])
+
+
 def test_training_data_decides_what_is_held_out(report, synth, test_sets):
     train = read_records(synth["conditions"] / "train.jsonl").records
     seen_prompts = {prompt_key(r.prompt) for r in train}
@@ -196,9 +232,10 @@ def test_physician_preference_beside_its_baselines(length_loving_model, mini_pat
     from mrrml.resources import healthbench_package_rows
 
     examples = load_examples(mini_path) + load_examples(healthbench_package_rows(), limit=4)
-    physician = evaluate(length_loving_model, healthbench=examples, **FAST).physician
-    judges = physician.judges
-    assert set(judges) == {"model", "random", "prefer_longer", "prefer_more_markdown"}
+    hb_report = evaluate(length_loving_model, healthbench=examples, **FAST)
+    assert hb_report.test_sets == {}
+    judges = hb_report.physician.judges
+    assert list(judges) == list(PREFERENCE_JUDGES)
     pairs = {name: t.overall.accuracy.count for name, t in judges.items()}
     assert len(set(pairs.values())) == 1  # every judge on the same pairs
     rows = [e for e in examples if e.ideal and e.ideal.reference_completions]
@@ -208,9 +245,18 @@ def test_physician_preference_beside_its_baselines(length_loving_model, mini_pat
     )
     assert judges["prefer_longer"].overall.wins == longer
     assert judges["random"].overall.accuracy.value == 0.5
+    for heuristic, opposite in (("prefer_longer", "prefer_shorter"), ("prefer_more_markdown", "prefer_less_markdown")):
+        assert judges[heuristic].overall.accuracy.value + judges[opposite].overall.accuracy.value == pytest.approx(1)
+    best = hb_report.physician.best_heuristic()
+    assert judges[best].overall.accuracy.value == max(
+        t.overall.accuracy.value for j, t in judges.items() if j.startswith("prefer_")
+    )
     # by theme and by group partition the same pairs
     assert sum(t.accuracy.count for t in judges["model"].by_theme.values()) == pairs["model"]
     assert sum(t.accuracy.count for t in judges["prefer_longer"].by_group.values()) == pairs["model"]
+    by_theme = physician_table(hb_report, "theme")
+    assert by_theme.columns == ["theme", "pairs", *PREFERENCE_JUDGES]
+    assert sum(int(row[1]) for row in by_theme.rows) == pairs["model"]
 
 
 def test_clear_errors_for_bad_inputs(length_loving_model, tmp_path, test_sets):

@@ -4,8 +4,8 @@
   physician-written ideal completions, how often the reward model scores the ideal above each
   reference model completion, overall, per theme and per physician group, with bootstrap intervals
   over rows; beside it, on exactly the same pairs, the baselines a reward model must beat to show it
-  reads medicine rather than surface: a coin flip (0.5), prefer the longer answer, prefer the answer
-  with more Markdown. Ties count half; their number is reported.
+  reads medicine rather than surface: a coin flip (0.5), prefer the longer (shorter) answer, prefer
+  the answer with more (less) Markdown. Ties count half; their number is reported.
 * :func:`rm_grader_correlation` — the reward model as a cheap grader: Spearman correlation, per
   axis, between the dimension head of the same name and the grader's axis score on graded
   completions (the ``healthbench`` matrix's dimension ids are the axis names).
@@ -49,10 +49,20 @@ def _np(x: Any) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------ physician preference
-PREFERENCE_JUDGES = ("model", "random", "prefer_longer", "prefer_more_markdown")
+PREFERENCE_JUDGES = (
+    "model",
+    "random",
+    "prefer_longer",
+    "prefer_shorter",
+    "prefer_more_markdown",
+    "prefer_less_markdown",
+)
 """The judges of physician preference, all on the same pairs: the reward model, a coin flip (0.5 in
-expectation; scored as a tie on every pair), the longer answer (more whitespace-separated words) and
-the answer with more Markdown elements (:func:`markdown_elements`)."""
+expectation; scored as a tie on every pair), and four surface heuristics: the answer with more (or
+fewer) whitespace-separated words, and with more (or fewer) Markdown elements
+(:func:`markdown_elements`). Each heuristic comes with its opposite (whose accuracy is one minus its
+own), so that the best heuristic a reward model must beat is in the table whichever way physicians
+lean: on HealthBench the ideal completions carry less Markdown than the reference completions."""
 
 _MARKDOWN = (
     re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.M),  # list items
@@ -122,8 +132,8 @@ class PhysicianPreference:
     """Physician preference on every (ideal, reference completion) pair of the rows that have both.
 
     ``judges`` holds :data:`PREFERENCE_JUDGES`, each scored on exactly the same pairs: a reward model
-    reads more than length or layout only where it beats ``prefer_longer`` and
-    ``prefer_more_markdown``, and more than chance only where its interval excludes 0.5.
+    reads more than length or layout only where it beats every heuristic (:meth:`best_heuristic`), and
+    more than chance only where its interval excludes 0.5.
     """
 
     judges: dict[str, PreferenceTable]
@@ -131,9 +141,15 @@ class PhysicianPreference:
     examples_without_pairs: int
     bootstrap: BootstrapSettings
 
+    def best_heuristic(self) -> str:
+        """The surface heuristic with the highest overall accuracy on these pairs."""
+        heuristics = [j for j in self.judges if j.startswith("prefer_")]
+        return max(heuristics, key=lambda j: np.nan_to_num(self.judges[j].overall.accuracy.value, nan=-1.0))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form: ``overall``/``by_theme``/``by_group`` are the model's raw tallies as earlier versions
-        reported them; ``judges`` has every judge with intervals."""
+        reported them; ``judges`` has every judge with intervals; ``best_heuristic`` names the strongest
+        surface heuristic."""
         model = self.judges["model"]
         return {
             "overall": model.overall.tally(),
@@ -142,6 +158,7 @@ class PhysicianPreference:
             "examples": self.examples,
             "examples_without_pairs": self.examples_without_pairs,
             "judges": {name: table.to_dict() for name, table in self.judges.items()},
+            "best_heuristic": self.best_heuristic(),
             "bootstrap": asdict(self.bootstrap),
         }
 
@@ -149,11 +166,15 @@ class PhysicianPreference:
 def _judge_scores(rm: RewardModelLike, prompts: list, answers: list[str], batch_size: int) -> dict[str, np.ndarray]:
     """Per judge, one number per answer; a judge prefers the answer with the higher number."""
     rewards = _np(rm.score(prompts, answers, batch_size=batch_size).reward) if answers else np.zeros(0)
+    words = np.array([word_count(a) for a in answers], dtype=float)
+    markdown = np.array([markdown_elements(a) for a in answers], dtype=float)
     return {
         "model": rewards,
         "random": np.zeros(len(answers)),  # every pair a tie: the coin flip's expected 0.5
-        "prefer_longer": np.array([word_count(a) for a in answers], dtype=float),
-        "prefer_more_markdown": np.array([markdown_elements(a) for a in answers], dtype=float),
+        "prefer_longer": words,
+        "prefer_shorter": -words,
+        "prefer_more_markdown": markdown,
+        "prefer_less_markdown": -markdown,
     }
 
 

@@ -66,9 +66,10 @@ def evaluate(
     """Measure ``model`` (a :class:`~mrrml.model.RewardModel`, e.g. ``mrrml.load(dir)``).
 
     ``held_out_prompts`` / ``held_out_conditions``: test triplets from ``mrrml synth --holdout prompt``
-    and ``--holdout conditions`` (at least one test set or ``healthbench`` is needed). ``train``: the
-    model's training records; with them, test records that training makes not held out are dropped
-    and counted (:mod:`mrrml.eval.quality.holdout`). ``healthbench``: HealthBench rows for physician
+    and ``--holdout conditions`` (at least one test set or ``healthbench`` is needed; the recipe that
+    makes both honest for one model is in :mod:`mrrml.eval.quality.holdout`). ``train``: the model's
+    training records; with them, test records that training makes not held out are dropped and
+    counted. ``healthbench``: HealthBench rows for physician
     preference. ``variants``: the spurious-feature kinds to test; ``ns`` the best-of-N sizes, each
     averaged over ``draws`` draws per record; ``n_boot``/``confidence``/``seed`` the bootstrap. The
     result is a deterministic function of the model, the data and these settings.

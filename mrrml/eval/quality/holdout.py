@@ -1,10 +1,13 @@
 """Keep a test set honest about what the model saw in training.
 
 "Held-out prompts" should be new prompts about conditions the model trained on; "held-out
-conditions" should be case-bank conditions it never trained on. Two files from ``mrrml synth
---holdout prompt`` and ``--holdout conditions`` with the same seed hold the same records split two
-ways, so each file's test records can sit in the other's train split. Given the training records,
-:func:`filter_held_out` drops every test record that breaks its set's promise and counts why:
+conditions" should be case-bank conditions it never trained on. The recipe that gives both for one
+model: train on the train split of ``mrrml synth --holdout conditions --seed S``; its test split is
+the held-out conditions; the held-out prompts are the test split of a second run with another seed
+(``mrrml synth --holdout prompt --seed S+1``). Runs with the same seed hold the same records split
+two ways, so a same-seed ``--holdout prompt`` test record sits in the ``--holdout conditions`` train
+split whenever its condition does. Given the training records, :func:`filter_held_out` drops every
+test record that breaks its set's promise and counts why:
 
 * ``prompt_in_train`` — its prompt text occurs in training (both kinds);
 * ``condition_not_in_train`` — (held-out prompts) its condition never occurs in training, so it
