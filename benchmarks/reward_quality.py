@@ -82,7 +82,8 @@ def self_contained_inputs(args: argparse.Namespace, work: Path) -> None:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    if args.model is None:
+    args.self_contained = args.model is None
+    if args.self_contained:
         with tempfile.TemporaryDirectory(prefix="mrrml-reward-quality-") as work:
             self_contained_inputs(args, Path(work))
             return run(args)

@@ -259,13 +259,24 @@ def test_physician_preference_beside_its_baselines(length_loving_model, mini_pat
     assert sum(int(row[1]) for row in by_theme.rows) == pairs["model"]
 
 
-def test_clear_errors_for_bad_inputs(length_loving_model, tmp_path, test_sets):
+def test_clear_errors_for_bad_inputs(length_loving_model, tmp_path, test_sets, mini_path, monkeypatch):
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("inputs must be checked before anything is scored")
+
+    monkeypatch.setattr(length_loving_model, "score", no_scoring)
     with pytest.raises(ConfigError, match="at least one test set"):
         evaluate(length_loving_model)
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     with pytest.raises(ConfigError, match=f"held_out_conditions: {empty} holds no triplet records"):
-        evaluate(length_loving_model, held_out_conditions=empty)
+        evaluate(length_loving_model, test_sets["prompts"], held_out_conditions=empty)
+    with pytest.raises(ConfigError, match="none of the 0 rows"):
+        evaluate(length_loving_model, test_sets["prompts"], healthbench=[])
+    without_pairs = [e for e in load_examples(mini_path) if not (e.ideal and e.ideal.reference_completions)]
+    with pytest.raises(ConfigError, match=f"none of the {len(without_pairs)} rows has ideal and reference"):
+        evaluate(length_loving_model, healthbench=without_pairs)
+    with pytest.raises(ConfigError, match="draws must be a positive integer"):
+        evaluate(length_loving_model, test_sets["prompts"], draws=0)
     other = load_matrix(shipped_matrix("mr-rml"))
     foreign = tmp_path / "foreign.jsonl"
     record = test_sets["prompts"][0]
@@ -279,11 +290,11 @@ def test_clear_errors_for_bad_inputs(length_loving_model, tmp_path, test_sets):
         evaluate(length_loving_model, [record], variants=["filler", "filler"])
     with pytest.raises(ConfigError, match="best_of_n"):
         evaluate(length_loving_model, [record], ns=[0])
-    with pytest.raises(ConfigError, match="every record"):
+    with pytest.raises(ConfigError, match=r"no record of <memory> is held out .*'prompt_in_train': 1"):
         evaluate(length_loving_model, [record], train=[record])
 
 
 def test_best_of_n_checks_draws():
     table = np.zeros((1, 3, 1))
-    with pytest.raises(ConfigError, match="draws"):
+    with pytest.raises(ConfigError, match="draws must be a positive integer"):
         best_of_n(table, table, {"all": np.array([0])}, ["p"], BootstrapSettings(10), draws=0)

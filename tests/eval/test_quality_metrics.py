@@ -7,7 +7,7 @@ import pytest
 
 from mrrml.errors import ConfigError
 from mrrml.eval.quality.accuracy import triplet_accuracy
-from mrrml.eval.quality.best_of_n import best_of_n, check_ns
+from mrrml.eval.quality.best_of_n import best_of_n, check_best_of_n
 from mrrml.eval.quality.bootstrap import BootstrapSettings, ratio_estimate
 from mrrml.eval.quality.robustness import robustness
 
@@ -133,4 +133,4 @@ def test_best_of_n_curves():
     )
     for bad in ([], [0], [2, -1], [True]):
         with pytest.raises(ConfigError, match="best_of_n"):
-            check_ns(bad)
+            check_best_of_n(bad, 10)

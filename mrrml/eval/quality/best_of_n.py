@@ -41,9 +41,12 @@ class BestOfN:
     random: tuple[Estimate, ...]
 
 
-def check_ns(ns: Sequence[int]) -> tuple[int, ...]:
+def check_best_of_n(ns: Sequence[int], draws: int) -> tuple[int, ...]:
+    """The sizes ``ns`` sorted without repeats; ConfigError unless they and ``draws`` are positive integers."""
     if not ns or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in ns):
         raise ConfigError(f"best_of_n: expected positive integers, got {list(ns)}")
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+        raise ConfigError(f"best_of_n: draws must be a positive integer, got {draws!r}")
     return tuple(sorted(set(ns)))
 
 
@@ -51,8 +54,6 @@ def picked_quality(
     scores: np.ndarray, quality: np.ndarray, ns: Sequence[int], draws: int, seed: int
 ) -> dict[str, np.ndarray]:
     """Per picker, [len(ns), N records] mean true quality of the pick over ``draws`` draws."""
-    if draws < 1:
-        raise ConfigError(f"best_of_n: draws must be >= 1, got {draws}")
     rng = np.random.default_rng(seed)
     out = {p: np.zeros((len(ns), len(scores))) for p in PICKERS}
     for r in range(len(scores)):
@@ -87,7 +88,7 @@ def best_of_n(
     draws: int = 200,
 ) -> dict[str, BestOfN]:
     """Best-of-N curves per group of records of [N, 3, F] score and quality tables."""
-    ns = check_ns(ns)
+    ns = check_best_of_n(ns, draws)
     values = picked_quality(scores, quality, ns, draws, settings.seed)
     keys = np.asarray(clusters, dtype=object)
     ones = np.ones(len(scores))

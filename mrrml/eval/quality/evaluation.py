@@ -11,14 +11,12 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from ...data.records import TripletRecord, check_against_matrix, read_records
 from ...errors import ConfigError, RecordError
 from ..healthbench.data import Example
 from ..healthbench.rm_modes import physician_preference_report
 from .accuracy import triplet_accuracy
-from .best_of_n import DEFAULT_NS, best_of_n, check_ns
+from .best_of_n import DEFAULT_NS, best_of_n, check_best_of_n
 from .bootstrap import BootstrapSettings
 from .candidates import build_candidates, score_candidates
 from .holdout import HoldoutKind, filter_held_out
@@ -75,17 +73,19 @@ def evaluate(
     result is a deterministic function of the model, the data and these settings.
     """
     kinds = check_kinds(variants)
-    ns = check_ns(ns)
+    ns = check_best_of_n(ns, draws)
     if batch_size < 1:
         raise ConfigError(f"evaluate: batch_size must be >= 1, got {batch_size}")
     bootstrap = BootstrapSettings(n_boot, confidence, seed)
     sources = {"held_out_prompts": held_out_prompts, "held_out_conditions": held_out_conditions}
     if all(s is None for s in sources.values()) and healthbench is None:
         raise ConfigError("evaluate: give at least one test set (held_out_prompts, held_out_conditions) or healthbench")
+    if healthbench is not None and not any(e.ideal and e.ideal.reference_completions for e in healthbench):
+        raise ConfigError(f"healthbench: none of the {len(healthbench)} rows has ideal and reference completions")
     matrix = model.matrix
+    # Read and check every input before scoring anything: a bad file fails in seconds, not after a set.
     train_records = load_triplets(train, matrix, "train")[0] if train is not None else None
-    operators = {d.id: d.template_operator for d in matrix.dimensions}
-    test_sets: dict[str, TestSetQuality] = {}
+    loaded: dict[str, tuple[list[TripletRecord], str, dict[str, int]]] = {}
     for name, source in sources.items():
         if source is None:
             continue
@@ -94,29 +94,16 @@ def evaluate(
         if train_records is not None:
             records, dropped = filter_held_out(records, train_records, TEST_SETS[name])
             if not records:
-                raise ConfigError(f"{name}: every record of {origin} is in (or about conditions in) the training data")
-        candidates = build_candidates(records, kinds, seed, operators)
-        scored = score_candidates(model, candidates, batch_size)
-        groups = candidates.groups(model.dimensions)
-        clusters = candidates.clusters()
-        quality = candidates.quality()
-        applied = candidates.mask()[:, :, 1:].sum(axis=(0, 1))
-        views = {
-            view: ViewQuality(
-                accuracy=triplet_accuracy(table, groups, clusters, bootstrap),
-                robustness=robustness(table, kinds, groups, clusters, bootstrap),
-                best_of_n=best_of_n(table, quality, groups, clusters, bootstrap, ns, draws),
-            )
-            for view, table in scored.tables.items()
-        }
-        test_sets[name] = TestSetQuality(
-            source=origin,
-            records=len(records),
-            dropped=dropped,
-            answers_scored=scored.answers_scored,
-            variants_applied={k: int(n) for k, n in zip(kinds, np.atleast_1d(applied))},
-            views=views,
-        )
+                raise ConfigError(
+                    f"{name}: no record of {origin} is held out from the training data (dropped: {dropped}); "
+                    "see mrrml.eval.quality.holdout for how to make both test sets"
+                )
+        loaded[name] = (records, origin, dropped)
+    operators = {d.id: d.template_operator for d in matrix.dimensions}
+    test_sets = {
+        name: _test_set_quality(model, records, origin, dropped, kinds, operators, ns, draws, bootstrap, batch_size)
+        for name, (records, origin, dropped) in loaded.items()
+    }
     physician = (
         physician_preference_report(model, healthbench, batch_size, bootstrap) if healthbench is not None else None
     )
@@ -125,4 +112,41 @@ def evaluate(
         settings=QualitySettings(seed, n_boot, confidence, kinds, ns, draws, batch_size),
         test_sets=test_sets,
         physician=physician,
+    )
+
+
+def _test_set_quality(
+    model,
+    records: list[TripletRecord],
+    origin: str,
+    dropped: dict[str, int],
+    kinds: tuple[str, ...],
+    operators: dict[str, str],
+    ns: tuple[int, ...],
+    draws: int,
+    bootstrap: BootstrapSettings,
+    batch_size: int,
+) -> TestSetQuality:
+    """Variants, one scoring pass, and every metric under both views for one test set."""
+    candidates = build_candidates(records, kinds, bootstrap.seed, operators)
+    scored = score_candidates(model, candidates, batch_size)
+    groups = candidates.groups(model.dimensions)
+    clusters = candidates.clusters()
+    quality = candidates.quality()
+    views = {
+        view: ViewQuality(
+            accuracy=triplet_accuracy(table, groups, clusters, bootstrap),
+            robustness=robustness(table, kinds, groups, clusters, bootstrap),
+            best_of_n=best_of_n(table, quality, groups, clusters, bootstrap, ns, draws),
+        )
+        for view, table in scored.tables.items()
+    }
+    applied = candidates.mask()[:, :, 1:].sum(axis=(0, 1))
+    return TestSetQuality(
+        source=origin,
+        records=len(records),
+        dropped=dropped,
+        answers_scored=scored.answers_scored,
+        variants_applied={k: int(n) for k, n in zip(kinds, applied)},
+        views=views,
     )

@@ -122,6 +122,7 @@ def _bullet(sentence: str) -> str:
 
 
 def to_markdown(text: str, rng: random.Random) -> str:
+    """Deterministic (``rng`` unused; every maker takes one)."""
     blocks: list[str] = []
     for paragraph in _paragraphs(text):
         heading = _BOLD_LINE.match(paragraph.strip())
@@ -143,43 +144,31 @@ def _permuted(n: int, rng: random.Random) -> list[int]:
     return order
 
 
+def _units(paragraph: str) -> int:
+    """What :func:`reorder` moves in a paragraph: list items, or sentences of prose."""
+    return len(paragraph.splitlines()) if _is_list(paragraph) else len(_sentences(paragraph))
+
+
+def _reordered(paragraph: str, order: list[int]) -> str:
+    """The paragraph's units in ``order``; a list keeps its markers (and numbers) where they were."""
+    if _is_list(paragraph):
+        lines, items = paragraph.splitlines(), _items(paragraph)
+        return "\n".join(f"{_LIST_ITEM.match(line).group().rstrip()} {items[j]}" for line, j in zip(lines, order))
+    sentences = _sentences(paragraph)
+    return " ".join(sentences[j] for j in order)
+
+
 def reorder(text: str, rng: random.Random) -> str | None:
     paragraphs = _paragraphs(text)
-    changed = False
-    eligible: list[int] = []
-    out = list(paragraphs)
-    for i in range(1, len(paragraphs) - 1):
-        paragraph = paragraphs[i]
-        if _is_list(paragraph):
-            lines = paragraph.splitlines()
-            if len(lines) < 3:
-                continue
-            eligible.append(i)
-            order = _permuted(len(lines), rng)
-            items = _items(paragraph)
-            markers = [
-                line[: len(line) - len(line.lstrip())] + _LIST_ITEM.match(line).group().strip() for line in lines
-            ]
-            out[i] = "\n".join(f"{m} {items[j]}" for m, j in zip(markers, order))
-        else:
-            sentences = _sentences(paragraph)
-            if len(sentences) < 3:
-                continue
-            eligible.append(i)
-            order = _permuted(len(sentences), rng)
-            out[i] = " ".join(sentences[j] for j in order)
-        changed |= out[i] != paragraphs[i]
+    eligible = [i for i in range(1, len(paragraphs) - 1) if _units(paragraphs[i]) >= 3]
     if not eligible:
         return None
-    if not changed:  # every shuffle came out as the identity: rotate the first eligible block by one
-        i = eligible[0]
-        if _is_list(paragraphs[i]):
-            lines, items = paragraphs[i].splitlines(), _items(paragraphs[i])
-            markers = [_LIST_ITEM.match(line).group().strip() for line in lines]
-            out[i] = "\n".join(f"{m} {t}" for m, t in zip(markers, items[1:] + items[:1]))
-        else:
-            sentences = _sentences(paragraphs[i])
-            out[i] = " ".join(sentences[1:] + sentences[:1])
+    out = list(paragraphs)
+    for i in eligible:
+        out[i] = _reordered(paragraphs[i], _permuted(_units(paragraphs[i]), rng))
+    if out == paragraphs:  # every shuffle came out as the identity: rotate the first block by one
+        n = _units(paragraphs[eligible[0]])
+        out[eligible[0]] = _reordered(paragraphs[eligible[0]], [*range(1, n), 0])
     return "\n\n".join(out)
 
 
