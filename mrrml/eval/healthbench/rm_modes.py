@@ -224,7 +224,7 @@ def physician_preference_report(
 
 
 def physician_preference(rm: RewardModelLike, examples: Sequence[Example], batch_size: int = 16) -> dict[str, Any]:
-    """:func:`physician_preference_report` as a JSON-ready dict (default bootstrap settings)."""
+    """:func:`physician_preference_report` as a dict (the form the CLI and the demo write; default bootstrap)."""
     return physician_preference_report(rm, examples, batch_size).to_dict()
 
 
