@@ -1,4 +1,4 @@
-"""Evaluation: HealthBench (:mod:`mrrml.eval.healthbench`)."""
+"""Evaluation: HealthBench (:mod:`mrrml.eval.healthbench`) and reward quality (:mod:`mrrml.eval.quality`)."""
 
 from __future__ import annotations
 

@@ -15,11 +15,13 @@ from mrrml.eval.healthbench.grader import RubricGrader
 from mrrml.eval.healthbench.grader_prompt import load_grader_template
 from mrrml.eval.healthbench.grades import read_grades
 from mrrml.eval.healthbench.rm_modes import (
+    markdown_elements,
     meta_eval,
     pairwise_agreement,
     physician_preference,
     rm_grader_correlation,
     spearman,
+    word_count,
 )
 from mrrml.openai_client import ChatClient
 
@@ -66,6 +68,24 @@ def test_physician_preference_hand_computed(mini_path):
     assert result["overall"] == {"pairs": 4, "wins": 4, "ties": 0, "accuracy": 1.0}
     assert result["by_theme"] == {"emergency_referrals": result["overall"]}
     assert result["by_group"].keys() == {"Group 2"} and result["examples"] == 1
+    judges = result["judges"]
+    # The scorer's reward is the word count, so the model and the prefer-longer baseline agree exactly.
+    assert judges["model"] == judges["prefer_longer"]
+    assert judges["random"]["overall"]["value"] == 0.5 and judges["random"]["overall"]["count"] == 4
+    # No answer of fx-1 has any Markdown: four ties.
+    assert judges["prefer_more_markdown"]["overall"] == judges["random"]["overall"]
+    assert judges["random"]["overall"]["ties"] == 4 and judges["random"]["overall"]["wins"] == 0
+    assert result["bootstrap"] == {"n_boot": 1000, "confidence": 0.95, "seed": 0}
+
+
+def test_markdown_and_word_counts():
+    text = (
+        "# Title\n\nSome **bold** and __more__ text.\n\n- one\n* two\n1. three\n2) four\n\n| a | b |\n[link](http://x)"
+    )
+    # heading 1, bold 2, list items 4, table row 1, link 1
+    assert markdown_elements(text) == 9
+    assert markdown_elements("Plain prose, no markup - not a list.") == 0
+    assert word_count("  three   words\nhere ") == 3
 
 
 def test_physician_preference_with_the_real_reward_model(tiny_rm, mini_path, healthbench_hard_sample):

@@ -1,8 +1,11 @@
 """Reward models and graders measured on HealthBench data.
 
-* :func:`physician_preference` — on rows with physician-written ideal completions, how often the
-  reward model scores the ideal above each reference model completion (overall, per theme, per
-  physician group). Ties count half; their number is reported.
+* :func:`physician_preference_report` (:func:`physician_preference` as a dict) — on rows with
+  physician-written ideal completions, how often the reward model scores the ideal above each
+  reference model completion, overall, per theme and per physician group, with bootstrap intervals
+  over rows; beside it, on exactly the same pairs, the baselines a reward model must beat to show it
+  reads medicine rather than surface: a coin flip (0.5), prefer the longer (shorter) answer, prefer
+  the answer with more (less) Markdown. Ties count half; their number is reported.
 * :func:`rm_grader_correlation` — the reward model as a cheap grader: Spearman correlation, per
   axis, between the dimension head of the same name and the grader's axis score on graded
   completions (the ``healthbench`` matrix's dimension ids are the axis names).
@@ -16,12 +19,15 @@ result has ``dimensions`` (ids), ``raw`` ([N, D]) and ``reward`` ([N]) — :clas
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
+from ..quality.bootstrap import BootstrapSettings, Estimate, ratio_estimate
 from .data import Example, MetaEvalRow
 from .grader import GradeJob, RubricGrader
 from .grades import GradedExample
@@ -43,6 +49,41 @@ def _np(x: Any) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------ physician preference
+PREFERENCE_JUDGES = (
+    "model",
+    "random",
+    "prefer_longer",
+    "prefer_shorter",
+    "prefer_more_markdown",
+    "prefer_less_markdown",
+)
+"""The judges of physician preference, all on the same pairs: the reward model, a coin flip (0.5 in
+expectation; scored as a tie on every pair), and four surface heuristics: the answer with more (or
+fewer) whitespace-separated words, and with more (or fewer) Markdown elements
+(:func:`markdown_elements`). Each heuristic comes with its opposite (whose accuracy is one minus its
+own), so that the best heuristic a reward model must beat is in the table whichever way physicians
+lean: on HealthBench the ideal completions carry less Markdown than the reference completions."""
+
+_MARKDOWN = (
+    re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.M),  # list items
+    re.compile(r"^\s*#{1,6}\s", re.M),  # headings
+    re.compile(r"\*\*[^*\n]+\*\*|__[^_\n]+__"),  # bold
+    re.compile(r"^\s*\|.*\|\s*$", re.M),  # table rows
+    re.compile(r"^\s*```", re.M),  # code fences
+    re.compile(r"\[[^\]\n]+\]\([^)\n]+\)"),  # links
+)
+
+
+def word_count(text: str) -> int:
+    """Whitespace-separated words: the length the prefer-longer baseline compares."""
+    return len(text.split())
+
+
+def markdown_elements(text: str) -> int:
+    """Markdown elements in ``text``: list items, headings, bold spans, table rows, code fences, links."""
+    return sum(len(pattern.findall(text)) for pattern in _MARKDOWN)
+
+
 def _tally(wins: int, ties: int, pairs: int) -> dict[str, float]:
     return {
         "pairs": pairs,
@@ -52,8 +93,106 @@ def _tally(wins: int, ties: int, pairs: int) -> dict[str, float]:
     }
 
 
-def physician_preference(rm: RewardModelLike, examples: Sequence[Example], batch_size: int = 16) -> dict[str, Any]:
-    """Accuracy of ``reward(ideal) > reward(reference)`` over every ideal-vs-reference pair."""
+@dataclass(frozen=True)
+class PreferenceAccuracy:
+    """Share of pairs where a judge prefers the ideal completion (a tie counts half), with its bootstrap
+    interval over HealthBench rows: a row's reference completions share its ideal answer, so rows, not
+    pairs, are resampled. ``accuracy.count`` is the number of pairs, ``accuracy.units`` of rows."""
+
+    accuracy: Estimate
+    wins: int
+    ties: int
+
+    def tally(self) -> dict[str, float]:
+        """The raw counts (pairs, wins, ties, accuracy) in the form earlier versions reported."""
+        return _tally(self.wins, self.ties, int(self.accuracy.count))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.accuracy.to_dict(), "wins": self.wins, "ties": self.ties}
+
+
+@dataclass(frozen=True)
+class PreferenceTable:
+    """One judge's :class:`PreferenceAccuracy` overall, per theme and per physician group."""
+
+    overall: PreferenceAccuracy
+    by_theme: dict[str, PreferenceAccuracy]
+    by_group: dict[str, PreferenceAccuracy]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "overall": self.overall.to_dict(),
+            "by_theme": {k: v.to_dict() for k, v in self.by_theme.items()},
+            "by_group": {k: v.to_dict() for k, v in self.by_group.items()},
+        }
+
+
+@dataclass(frozen=True)
+class PhysicianPreference:
+    """Physician preference on every (ideal, reference completion) pair of the rows that have both.
+
+    ``judges`` holds :data:`PREFERENCE_JUDGES`, each scored on exactly the same pairs: a reward model
+    reads more than length or layout only where it beats every heuristic (:meth:`best_heuristic`), and
+    more than chance only where its interval excludes 0.5.
+    """
+
+    judges: dict[str, PreferenceTable]
+    examples: int
+    examples_without_pairs: int
+    bootstrap: BootstrapSettings
+
+    def best_heuristic(self) -> str:
+        """The surface heuristic with the highest overall accuracy on these pairs."""
+        heuristics = [j for j in self.judges if j.startswith("prefer_")]
+        return max(heuristics, key=lambda j: np.nan_to_num(self.judges[j].overall.accuracy.value, nan=-1.0))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: ``overall``/``by_theme``/``by_group`` are the model's raw tallies as earlier versions
+        reported them; ``judges`` has every judge with intervals; ``best_heuristic`` names the strongest
+        surface heuristic."""
+        model = self.judges["model"]
+        return {
+            "overall": model.overall.tally(),
+            "by_theme": {k: v.tally() for k, v in model.by_theme.items()},
+            "by_group": {k: v.tally() for k, v in model.by_group.items()},
+            "examples": self.examples,
+            "examples_without_pairs": self.examples_without_pairs,
+            "judges": {name: table.to_dict() for name, table in self.judges.items()},
+            "best_heuristic": self.best_heuristic(),
+            "bootstrap": asdict(self.bootstrap),
+        }
+
+
+def _judge_scores(rm: RewardModelLike, prompts: list, answers: list[str], batch_size: int) -> dict[str, np.ndarray]:
+    """Per judge, one number per answer; a judge prefers the answer with the higher number."""
+    rewards = _np(rm.score(prompts, answers, batch_size=batch_size).reward) if answers else np.zeros(0)
+    words = np.array([word_count(a) for a in answers], dtype=float)
+    markdown = np.array([markdown_elements(a) for a in answers], dtype=float)
+    return {
+        "model": rewards,
+        "random": np.zeros(len(answers)),  # every pair a tie: the coin flip's expected 0.5
+        "prefer_longer": words,
+        "prefer_shorter": -words,
+        "prefer_more_markdown": markdown,
+        "prefer_less_markdown": -markdown,
+    }
+
+
+def _accuracy(wins: np.ndarray, ties: np.ndarray, pairs: np.ndarray, rows: list[str], settings) -> PreferenceAccuracy:
+    return PreferenceAccuracy(
+        ratio_estimate(wins + 0.5 * ties, pairs, settings, rows), int(wins.sum()), int(ties.sum())
+    )
+
+
+def physician_preference_report(
+    rm: RewardModelLike,
+    examples: Sequence[Example],
+    batch_size: int = 16,
+    bootstrap: BootstrapSettings | None = None,
+) -> PhysicianPreference:
+    """Score every ideal and reference completion once (one ``rm.score`` call; a row's completions share
+    its prompt) and compare the ideal with each reference under every judge of :data:`PREFERENCE_JUDGES`."""
+    bootstrap = bootstrap or BootstrapSettings()
     rows = [ex for ex in examples if ex.ideal is not None and ex.ideal.reference_completions]
     prompts, answers, spans = [], [], []
     for ex in rows:
@@ -61,25 +200,32 @@ def physician_preference(rm: RewardModelLike, examples: Sequence[Example], batch
         spans.append((len(answers), len(candidates)))
         prompts += [ex.prompt] * len(candidates)
         answers += candidates
-    if not rows:
-        return {"overall": _tally(0, 0, 0), "by_theme": {}, "by_group": {}, "examples": 0}
-    rewards = _np(rm.score(prompts, answers, batch_size=batch_size).reward)
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for ex, (start, n) in zip(rows, spans):
-        ideal, refs = rewards[start], rewards[start + 1 : start + n]
-        wins, ties = int((ideal > refs).sum()), int((ideal == refs).sum())
-        for bucket in ("overall", f"theme:{ex.theme}", f"group:{ex.ideal.group}"):
-            c = counts[bucket]
-            c[0] += wins
-            c[1] += ties
-            c[2] += len(refs)
-    return {
-        "overall": _tally(*counts["overall"]),
-        "by_theme": {k[6:]: _tally(*v) for k, v in sorted(counts.items()) if k.startswith("theme:")},
-        "by_group": {k[6:]: _tally(*v) for k, v in sorted(counts.items()) if k.startswith("group:")},
-        "examples": len(rows),
-        "examples_without_pairs": len(examples) - len(rows),
-    }
+    ids = [ex.prompt_id for ex in rows]
+    themes: dict[str, list[int]] = defaultdict(list)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, ex in enumerate(rows):
+        themes[str(ex.theme)].append(i)
+        groups[str(ex.ideal.group)].append(i)
+    judges: dict[str, PreferenceTable] = {}
+    for name, scores in _judge_scores(rm, prompts, answers, batch_size).items():
+        wins = np.array([(scores[a] > scores[a + 1 : a + n]).sum() for a, n in spans], dtype=float)
+        ties = np.array([(scores[a] == scores[a + 1 : a + n]).sum() for a, n in spans], dtype=float)
+        pairs = np.array([n - 1 for _, n in spans], dtype=float)
+
+        def cut(members: list[int], w=wins, t=ties, p=pairs) -> PreferenceAccuracy:
+            return _accuracy(w[members], t[members], p[members], [ids[i] for i in members], bootstrap)
+
+        judges[name] = PreferenceTable(
+            overall=cut(list(range(len(rows)))),
+            by_theme={k: cut(v) for k, v in sorted(themes.items())},
+            by_group={k: cut(v) for k, v in sorted(groups.items())},
+        )
+    return PhysicianPreference(judges, len(rows), len(examples) - len(rows), bootstrap)
+
+
+def physician_preference(rm: RewardModelLike, examples: Sequence[Example], batch_size: int = 16) -> dict[str, Any]:
+    """:func:`physician_preference_report` as a dict (the form the CLI and the demo write; default bootstrap)."""
+    return physician_preference_report(rm, examples, batch_size).to_dict()
 
 
 # ------------------------------------------------------------------------- RM as a cheap grader
