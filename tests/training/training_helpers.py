@@ -127,3 +127,64 @@ def write_cli_config(path: Path, train: Path, root: Path, **trainer) -> Path:
     }
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+# The GPU recipes' tiny stand-in: bitsandbytes' CPU inference kernels need 64 input features or more.
+TINY_RECIPE = {**TINY, "hidden_size": 64, "intermediate_size": 128, "head_dim": 32}
+
+
+def write_tiny_overrides(path: Path, files: dict[str, Path], root: Path, devices: int, **trainer) -> Path:
+    """A second config file that shrinks a shipped GPU config to the tiny builtin on CPU processes.
+
+    Only sizes, data, device and step counts change: the backbone's dtype, quantisation, LoRA and
+    checkpointing, the strategy, precision, accumulation, clipping and callbacks stay the shipped ones."""
+    import yaml
+
+    config = {
+        "model": {
+            "backbone": {"name_or_path": "builtin:tiny-qwen3", "tiny": dict(TINY_RECIPE)},
+            "compile_loss": False,  # an Inductor C++ build would dominate a run this small
+            "max_prompt_tokens": 64,
+            "max_answer_tokens": 48,
+        },
+        "data": {split: [{"path": str(file)}] for split, file in files.items()} | {"batch_size": 2},
+        "trainer": {
+            "accelerator": "cpu",
+            "devices": devices,
+            "max_steps": 3,
+            "default_root_dir": str(root),
+            "log_every_n_steps": 1,
+            **trainer,
+        },
+        "export": {"final_dir": str(root / "model")},
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def probe_arg(out: Path) -> str:
+    """``--trainer.callbacks+=`` value appending :class:`tests.training.probes.RunProbe` to a config's callbacks."""
+    spec = {"class_path": "tests.training.probes.RunProbe", "init_args": {"out": str(out)}}
+    return "--trainer.callbacks+=" + json.dumps(spec)
+
+
+def run_mrrml(args: list[str], cwd: Path, timeout: float = 300) -> None:
+    """``mrrml ARGS`` in a fresh process (Lightning starts the other ranks from its command line); a hung
+    collective fails the test at ``timeout`` instead of hanging the suite."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "mrrml"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
