@@ -9,50 +9,13 @@ records what each rank really held; the written model directory must load and sc
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
 import mrrml
-from mrrml.model.builtins import materialize_builtin
-from tests.training.probes import read_probes
-from tests.training.training_helpers import (
-    REPO,
-    TINY_RECIPE,
-    make_triplets,
-    probe_arg,
-    run_mrrml,
-    write_jsonl,
-    write_tiny_overrides,
-)
+from tests.training.training_helpers import CONFIGS, run_recipe
 
-CONFIGS = REPO / "configs"
 SHARDED = {"qwen3-32b-fsdp", "qwen3-32b-qlora-fsdp"}
-
-
-@pytest.fixture(scope="module")
-def recipe_data(tmp_path_factory) -> dict[str, Path]:
-    materialize_builtin("builtin:tiny-qwen3", TINY_RECIPE)  # once here, not raced by two ranks
-    root = tmp_path_factory.mktemp("recipe-data")
-    return {
-        "train": write_jsonl(root / "train.jsonl", make_triplets(24)),
-        "val": write_jsonl(root / "val.jsonl", make_triplets(4, seed=100)),
-        "test": write_jsonl(root / "test.jsonl", make_triplets(4, seed=200)),
-    }
-
-
-def _run(name: str, recipe_data: dict[str, Path], tmp_path: Path) -> tuple[list[dict], Path]:
-    devices = 2 if name in SHARDED else 1
-    overrides = write_tiny_overrides(tmp_path / "tiny.yaml", recipe_data, tmp_path / "run", devices)
-    args = ["fit", "-c", str(CONFIGS / f"{name}.yaml"), "-c", str(overrides), probe_arg(tmp_path / "probe")]
-    if devices > 1:
-        run_mrrml(args, cwd=tmp_path)
-    else:
-        from mrrml.cli.train import run as train_run
-
-        assert train_run(args) == 0
-    return read_probes(tmp_path / "probe", devices), tmp_path / "run" / "model"
 
 
 @pytest.mark.slow
@@ -60,7 +23,7 @@ def _run(name: str, recipe_data: dict[str, Path], tmp_path: Path) -> tuple[list[
 def test_gpu_config_runs_with_tiny_shapes(name, recipe_data, tmp_path):
     shipped = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
     backbone = shipped["model"]["backbone"]
-    probes, model_dir = _run(name, recipe_data, tmp_path)
+    probes, model_dir = run_recipe(name, recipe_data, tmp_path, devices=2 if name in SHARDED else 1)
 
     clip = shipped["trainer"]["gradient_clip_val"]
     for probe in probes:

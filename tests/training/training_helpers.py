@@ -94,8 +94,11 @@ def module_kwargs(**overrides) -> dict:
     return kwargs
 
 
-def write_cli_config(path: Path, train: Path, root: Path, **trainer) -> Path:
-    """A config for `mrrml fit` with the very small model, no validation, deterministic."""
+def write_cli_config(
+    path: Path, train: Path, root: Path, model: dict | None = None, data: dict | None = None, **trainer
+) -> Path:
+    """A config for `mrrml fit` with the very small model, no validation, deterministic (``model`` and
+    ``data`` entries, and the trainer's keyword arguments, replace the defaults key by key)."""
     import yaml
 
     config = {
@@ -109,8 +112,9 @@ def write_cli_config(path: Path, train: Path, root: Path, **trainer) -> Path:
             "compile_loss": False,
             "max_prompt_tokens": 64,
             "max_answer_tokens": 48,
+            **(model or {}),
         },
-        "data": {"train": [{"path": str(train)}], "val_fraction": 0.0, "batch_size": 4, "seed": 0},
+        "data": {"train": [{"path": str(train)}], "val_fraction": 0.0, "batch_size": 4, "seed": 0, **(data or {})},
         "trainer": {
             "accelerator": "cpu",
             "devices": 1,
@@ -130,6 +134,7 @@ def write_cli_config(path: Path, train: Path, root: Path, **trainer) -> Path:
 
 
 REPO = Path(__file__).resolve().parents[2]
+CONFIGS = REPO / "configs"
 
 
 # The GPU recipes' tiny stand-in: bitsandbytes' CPU inference kernels need 64 input features or more.
@@ -188,3 +193,19 @@ def run_mrrml(args: list[str], cwd: Path, timeout: float = 300) -> None:
         timeout=timeout,
     )
     assert done.returncode == 0, done.stderr[-4000:]
+
+
+def run_recipe(name: str, data: dict[str, Path], tmp_path: Path, devices: int, **trainer) -> tuple[list[dict], Path]:
+    """``mrrml fit`` on ``configs/<name>.yaml`` shrunk by :func:`write_tiny_overrides`, with the probe:
+    (each rank's probe record, the model directory). Two or more devices run in fresh processes."""
+    from tests.training.probes import read_probes
+
+    overrides = write_tiny_overrides(tmp_path / "tiny.yaml", data, tmp_path / "run", devices, **trainer)
+    args = ["fit", "-c", str(CONFIGS / f"{name}.yaml"), "-c", str(overrides), probe_arg(tmp_path / "probe")]
+    if devices > 1 or trainer.get("accelerator") == "gpu":
+        run_mrrml(args, cwd=tmp_path)
+    else:
+        from mrrml.cli.train import run as train_run
+
+        assert train_run(args) == 0
+    return read_probes(tmp_path / "probe", devices), tmp_path / "run" / "model"
