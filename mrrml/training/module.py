@@ -77,6 +77,8 @@ class RewardModelModule(pl.LightningModule):
             and each rank's device, instead of when this module is created. Sharded runs want it: each
             rank then builds on the meta device and receives its shards from rank 0 (a 4-bit backbone
             is quantised by each rank on its own GPU), instead of every rank loading the full weights.
+            A 4-bit backbone is always built there: bitsandbytes places it on a device as it loads,
+            and only then does this rank know its device.
         packing: run the answers of each prompt as ONE packed sequence (prompt encoded once, block
             attention mask, positions restarting after the prompt; :mod:`mrrml.model.packed_forward`). Same
             scores and gradients as one row per answer; used where the attention implementation takes
@@ -155,7 +157,7 @@ class RewardModelModule(pl.LightningModule):
         self.test_metrics = TripletMetrics(self.dimensions)
         self.val_moments = ScoreMoments(len(self.dimensions))
         self.history: list[dict[str, float]] = []  # per-step loss terms (rank 0), for reports
-        if not lazy_build:
+        if not lazy_build and backbone.quantization is None:
             self.configure_model()
 
     def configure_model(self) -> None:
@@ -179,16 +181,17 @@ class RewardModelModule(pl.LightningModule):
         """(reward model, rank 0's full state to broadcast into its shards, or None when it holds its weights).
 
         Sharded and full precision: meta parameters on every rank, the weights read once, by rank 0.
-        Sharded and 4-bit: every rank quantises its own copy on its own device (stored for sharding)."""
+        4-bit: every rank quantises its own copy on the device the strategy gave it (stored for sharding
+        when sharded)."""
         settings = dict(
             projection_dim=self.projection_dim,
             anchor=self.anchor,
             max_prompt_tokens=self.max_prompt_tokens,
             max_answer_tokens=self.max_answer_tokens,
         )
-        if sharded and self.backbone_config.quantization:
-            device = self.trainer.strategy.root_device
-            return assemble(self.backbone_config, self.matrix, device=device, sharded=True, **settings), None
+        if self.backbone_config.quantization:
+            device = self._trainer.strategy.root_device if self._trainer is not None else None
+            return assemble(self.backbone_config, self.matrix, device=device, sharded=sharded, **settings), None
         if sharded:
             # Rank 0 builds first, so its random initialisation (heads, adapters) draws the same numbers
             # as a single-process run at this point would; the meta build draws none.

@@ -23,6 +23,25 @@ def _dtype(t: torch.Tensor) -> str:
     return str(t.dtype).removeprefix("torch.")
 
 
+def _transformer(backbone: torch.nn.Module) -> torch.nn.Module:
+    return backbone.get_base_model() if hasattr(backbone, "peft_config") else backbone
+
+
+def checkpointing_enabled(base: torch.nn.Module) -> bool:
+    """transformers 5 renamed ``is_gradient_checkpointing`` to ``is_activation_checkpointing``."""
+    flag = getattr(type(base), "is_activation_checkpointing", None)
+    return bool(base.is_activation_checkpointing if flag is not None else base.is_gradient_checkpointing)
+
+
+def _decoder_layers(backbone: torch.nn.Module) -> list[torch.nn.Module]:
+    """Modules of the classes transformers declares unsplittable (the decoder layers), also once FSDP
+    has derived its own classes from them. Written here, not imported: the probe must not lean on the
+    code it checks."""
+    base = _transformer(backbone)
+    names = set(base._no_split_modules)
+    return [m for m in base.modules() if any(cls.__name__ in names for cls in type(m).__mro__)]
+
+
 def _total_norm(tensors: list[torch.Tensor]) -> float:
     norm = torch.nn.utils.get_total_norm(tensors)
     return float(norm.full_tensor() if isinstance(norm, DTensor) else norm)
@@ -40,8 +59,6 @@ class RunProbe(Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         from torch.distributed.algorithms._checkpoint.checkpoint_wrapper import CheckpointWrapper
 
-        from mrrml.training.sharding import decoder_layers, transformer_base
-
         model = pl_module.reward_model
         # What the optimizer updates: the (sharded) fp32 master copies. The module's registered parameters
         # may be gathered ones at this point (FSDP keeps the root's gathered after a validation forward).
@@ -58,10 +75,10 @@ class RunProbe(Callback):
             quantized_sharded=sorted({isinstance(w, DTensor) for w in quantized}),
             quantized_devices=sorted({str(w.device) for w in quantized}),
             checkpoint_wrappers=sum(isinstance(m, CheckpointWrapper) for m in pl_module.modules()),
-            gradient_checkpointing=bool(getattr(transformer_base(model.backbone), "is_gradient_checkpointing", False)),
+            gradient_checkpointing=checkpointing_enabled(_transformer(model.backbone)),
             init_max_diff=self._init_against_checkpoint(trainer, pl_module),
         )
-        layers = decoder_layers(model.backbone)
+        layers = _decoder_layers(model.backbone)
         self.record["layers"] = len(layers)
         for layer in layers:
             # transformers checkpoints a layer's forward, not its __call__: count a submodule's calls
@@ -76,12 +93,11 @@ class RunProbe(Callback):
         from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
         from mrrml.model.backbone import resolve_source
-        from mrrml.training.sharding import is_sharded
 
         model = pl_module.reward_model
         if model.backbone_config.quantization or model.backbone_config.lora is not None:
             return None
-        if is_sharded(pl_module):
+        if any(isinstance(p, DTensor) for p in model.backbone.parameters()):
             options = StateDictOptions(full_state_dict=True, cpu_offload=True)
             state = get_model_state_dict(model.backbone, options=options)
         else:

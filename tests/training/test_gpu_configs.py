@@ -28,8 +28,8 @@ def test_gpu_config_runs_with_tiny_shapes(name, recipe_data, tmp_path):
     clip = shipped["trainer"]["gradient_clip_val"]
     for probe in probes:
         # bf16-mixed: what trains, its AdamW moments and the normalisation buffers are fp32
-        assert shipped["trainer"]["precision"] == "bf16-mixed"
         assert probe["trainable_dtypes"] == ["float32"] and probe["heads_dtype"] == "float32"
+        assert shipped["trainer"]["precision"] == "bf16-mixed"
         assert probe["optimizer_state_dtypes"] == ["float32"]
         assert probe["buffer_dtypes"] == {"norm_mean": "float32", "norm_std": "float32"}
         # clipped by the global norm, at every optimizer step

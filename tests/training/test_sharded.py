@@ -17,7 +17,7 @@ import mrrml
 from mrrml.errors import ConfigError
 from mrrml.model.backbone import BackboneConfig, LoraSettings, load_backbone, local_device, quantization_config
 from mrrml.model.heads import RewardHeads
-from tests.training.probes import read_probes
+from tests.training.probes import checkpointing_enabled, read_probes
 from tests.training.test_distributed import _weights
 from tests.training.training_helpers import TINY, probe_arg, run_mrrml, write_cli_config
 
@@ -153,4 +153,4 @@ def test_empty_backbone_has_meta_weights_and_real_buffers():
     buffers = dict(loaded.named_buffers())
     for name, buffer in empty.named_buffers():
         assert not buffer.is_meta and torch.equal(buffer, buffers[name]), name
-    assert empty.get_base_model().is_gradient_checkpointing
+    assert checkpointing_enabled(empty.get_base_model())
