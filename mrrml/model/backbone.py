@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -104,18 +105,40 @@ def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
 
 
-def quantization_config(cfg: BackboneConfig) -> Any:
-    """The bitsandbytes config for ``cfg.quantization`` (NF4 with double quantisation for 4-bit, as QLoRA)."""
+def quantization_config(cfg: BackboneConfig, sharded: bool = False) -> Any:
+    """The bitsandbytes config for ``cfg.quantization`` (NF4 with double quantisation for 4-bit, as QLoRA).
+
+    ``sharded``: the 4-bit weights will be sharded by FSDP, so they are stored packed in the compute
+    dtype (``bnb_4bit_quant_storage``) instead of uint8. FSDP all-gathers a layer's parameters in one
+    dtype and casts every parameter to its ``param_dtype`` first: packed uint8 storage would be cast
+    (destroyed), packed bf16 storage passes through bit for bit."""
     from transformers import BitsAndBytesConfig
 
     if cfg.quantization == "4bit":
+        extra = {"bnb_4bit_quant_storage": torch_dtype(cfg.dtype)} if sharded else {}
         return BitsAndBytesConfig(
             load_in_4bit=True,
             bnb_4bit_quant_type="nf4",
             bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch_dtype(cfg.dtype),
+            **extra,
         )
+    if sharded:
+        raise ConfigError("backbone.quantization: 8bit weights cannot be sharded by FSDP; use 4bit (QLoRA)")
     return BitsAndBytesConfig(load_in_8bit=True)
+
+
+def local_device(env: Mapping[str, str] | None = None, cuda: bool | None = None) -> torch.device:
+    """This process's own device before Lightning assigns one: ``cuda:<local rank>``, else the CPU.
+
+    The local rank is ``LOCAL_RANK`` (torchrun and Lightning's own launcher set it) or ``SLURM_LOCALID``
+    (``srun``, one task per GPU). A bitsandbytes backbone is placed when it is loaded, so a model built
+    in ``__init__`` of a multi-GPU run must pick its GPU from these, or every rank lands on GPU 0.
+    """
+    env = os.environ if env is None else env
+    if not (torch.cuda.is_available() if cuda is None else cuda):
+        return torch.device("cpu")
+    return torch.device("cuda", int(env.get("LOCAL_RANK", env.get("SLURM_LOCALID", "0"))))
 
 
 def resolve_source(cfg: BackboneConfig) -> tuple[str, str | None]:
@@ -142,28 +165,62 @@ def load_tokenizer(source: str, cfg: BackboneConfig, gguf_file: str | None = Non
     return tokenizer
 
 
-def load_base(source: str, cfg: BackboneConfig, gguf_file: str | None = None) -> torch.nn.Module:
-    """The base transformer (no LM head, no adapter) with dtype, attention and quantisation applied."""
-    from transformers import AutoModel
-
-    kwargs: dict[str, Any] = dict(
+def _from_pretrained_kwargs(cfg: BackboneConfig) -> dict[str, Any]:
+    return dict(
         dtype=torch_dtype(cfg.dtype),
         attn_implementation=cfg.attn_implementation,
-        local_files_only=_offline(),
         trust_remote_code=cfg.trust_remote_code,
     )
+
+
+def load_base(
+    source: str,
+    cfg: BackboneConfig,
+    gguf_file: str | None = None,
+    *,
+    device: torch.device | str | None = None,
+    sharded: bool = False,
+) -> torch.nn.Module:
+    """The base transformer (no LM head, no adapter) with dtype, attention and quantisation applied.
+
+    A quantised base is loaded straight onto ``device`` (default :func:`local_device`); ``sharded`` says
+    FSDP will shard it (see :func:`quantization_config`)."""
+    from transformers import AutoModel
+
+    kwargs: dict[str, Any] = dict(_from_pretrained_kwargs(cfg), local_files_only=_offline())
     if gguf_file:
         kwargs["gguf_file"] = gguf_file
     else:
         # Weights only from safetensors: a pickled checkpoint (.bin/.pt) could execute code on load.
         kwargs["use_safetensors"] = True
     if cfg.quantization:
-        kwargs["quantization_config"] = quantization_config(cfg)
-        kwargs["device_map"] = {"": torch.cuda.current_device()} if torch.cuda.is_available() else {"": "cpu"}
+        kwargs["quantization_config"] = quantization_config(cfg, sharded)
+        kwargs["device_map"] = {"": torch.device(device) if device is not None else local_device()}
     try:
         model = AutoModel.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"cannot load backbone from {source!r}: {exc}") from exc
+    model.config.use_cache = False
+    return model
+
+
+def empty_base(source: str, cfg: BackboneConfig) -> torch.nn.Module:
+    """The base transformer of ``source`` with its parameters on the meta device (no weights read).
+
+    Buffers stay real: non-persistent ones (rotary frequencies) are computed at construction and are in
+    no checkpoint, so a meta copy of them could never be filled. The quantisation setting is ignored:
+    this is the layout the sharded parameters and the unquantised adapter export share."""
+    from accelerate import init_empty_weights
+    from transformers import AutoConfig, AutoModel
+
+    try:
+        config = AutoConfig.from_pretrained(
+            source, local_files_only=_offline(), trust_remote_code=cfg.trust_remote_code
+        )
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot read the backbone config of {source!r}: {exc}") from exc
+    with init_empty_weights(include_buffers=False):
+        model = AutoModel.from_config(config, **_from_pretrained_kwargs(cfg))
     model.config.use_cache = False
     return model
 
@@ -202,12 +259,20 @@ def apply_training_settings(model: torch.nn.Module, cfg: BackboneConfig) -> torc
     return model
 
 
-def load_backbone(cfg: BackboneConfig) -> tuple[torch.nn.Module, Any]:
-    """(backbone, tokenizer) ready for training: base model + quantisation + LoRA per ``cfg``."""
+def load_backbone(
+    cfg: BackboneConfig, *, device: torch.device | str | None = None, sharded: bool = False, empty: bool = False
+) -> tuple[torch.nn.Module, Any]:
+    """(backbone, tokenizer) ready for training: base model + quantisation + LoRA per ``cfg``.
+
+    ``device`` and ``sharded`` as in :func:`load_base`; ``empty`` builds the same modules with meta
+    parameters instead (:func:`empty_base`; an FSDP rank that receives its weights from rank 0)."""
     source, gguf_file = resolve_source(cfg)
     tokenizer = load_tokenizer(source, cfg, gguf_file)
-    model = load_base(source, cfg, gguf_file)
-    return apply_training_settings(model, cfg), tokenizer
+    if empty:
+        model = apply_training_settings(empty_base(source, cfg), replace(cfg, quantization=None))
+    else:
+        model = apply_training_settings(load_base(source, cfg, gguf_file, device=device, sharded=sharded), cfg)
+    return model, tokenizer
 
 
 def hidden_size(model: torch.nn.Module) -> int:

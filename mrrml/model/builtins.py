@@ -83,16 +83,27 @@ def _build_tiny_qwen3(settings: dict[str, Any], out: Path) -> None:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(settings["seed"]))
         model = Qwen3Model(config)
-    model.save_pretrained(out)
+    _save_plain_checkpoint(config, model, out)
     tokenizer.save_pretrained(out)
+
+
+def _save_plain_checkpoint(config: Any, model: torch.nn.Module, out: Path) -> None:
+    """config.json + model.safetensors, written by this process whatever its rank.
+
+    ``save_pretrained`` writes weights only on rank 0 once torch.distributed is up, and a builtin may be
+    materialised by any rank of a sharded run (each builds its copy in ``configure_model``): another
+    rank's directory would hold no weights, and could win the rename in :func:`_write_once`."""
+    from safetensors.torch import save_file
+
+    config.save_pretrained(out)
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, out / "model.safetensors", metadata={"format": "pt"})
 
 
 def _build_smollm2(out: Path) -> None:
     from transformers import AutoModel, AutoTokenizer
 
     gguf = smollm2_gguf_path()
-    from safetensors.torch import save_file
-
     model = AutoModel.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32, local_files_only=True)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True)
     # transformers marks a GGUF-loaded model as quantised and refuses save_pretrained, although its
@@ -100,9 +111,7 @@ def _build_smollm2(out: Path) -> None:
     config = model.config
     if hasattr(config, "quantization_config"):
         delattr(config, "quantization_config")
-    config.save_pretrained(out)
-    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, out / "model.safetensors", metadata={"format": "pt"})
+    _save_plain_checkpoint(config, model, out)
     tokenizer.save_pretrained(out)
 
 

@@ -35,12 +35,15 @@ class RewardHeads(nn.Module):
         nn.init.normal_(self.weight, std=1.0 / width**0.5)
 
     def project(self, hidden: torch.Tensor) -> torch.Tensor:
-        """Hidden states [..., H] -> head space [..., P], computed in fp32."""
+        """Hidden states [..., H] -> head space [..., P], computed in fp32 (also under autocast, which
+        would otherwise run the matmul in bf16: the backbone may compute in low precision, the heads not)."""
         hidden = hidden.float()
         if self.projection is None:
             return hidden
-        return nn.functional.linear(hidden, self.projection.weight.float())
+        with torch.autocast(hidden.device.type, enabled=False):
+            return nn.functional.linear(hidden, self.projection.weight.float())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Embeddings [B, P] -> scores [B, D] (fp32)."""
-        return nn.functional.linear(z.float(), self.weight.float(), self.bias.float())
+        """Embeddings [B, P] -> scores [B, D] (fp32, autocast or not)."""
+        with torch.autocast(z.device.type, enabled=False):
+            return nn.functional.linear(z.float(), self.weight.float(), self.bias.float())

@@ -13,5 +13,6 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "ModelDirExport": ".callbacks",
         "PredictionWriter": ".callbacks",
         "export_model_dir": ".callbacks",
+        "FSDP2Strategy": ".sharding",
     },
 )

@@ -4,6 +4,10 @@ Lightning's ``.ckpt`` is a ``torch.save`` pickle meant for resuming a run; what 
 shares is the mrrml model directory (safetensors + JSON + YAML, no pickle). :class:`ModelDirExport`
 writes that directory next to every checkpoint (``<checkpoint dir>/model``) and once more at the end
 of fit (``final_dir``, default ``<log dir>/model``) after the normalisation statistics are set.
+
+Under FSDP every rank takes part in gathering the full weights (a collective: a rank that skipped it
+would leave the others waiting) and rank 0 writes them, so a sharded run's directory is the one a
+single process would write (:func:`~mrrml.training.sharding.gather_for_export`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import torch
 from lightning.pytorch.callbacks import BasePredictionWriter, Callback
 
 from ..io import JsonlAppender
+from .sharding import gather_for_export, is_sharded
 
 
 def export_model_dir(reward_model: Any, target: Path) -> Path:
@@ -73,15 +78,18 @@ class ModelDirExport(Callback):
     ) -> None:
         callback = trainer.checkpoint_callback
         dirpath = getattr(callback, "dirpath", None)
-        if not self.with_checkpoints or dirpath is None or not trainer.is_global_zero:
-            return
-        self.exported.append(export_model_dir(pl_module.reward_model, Path(dirpath) / "model"))
+        if self.with_checkpoints and dirpath is not None:
+            self._export(trainer, pl_module, Path(dirpath) / "model")
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not trainer.is_global_zero or trainer.interrupted:
-            return
-        target = Path(self.final_dir) if self.final_dir else default_final_dir(trainer)
-        self.exported.append(export_model_dir(pl_module.reward_model, target))
+        if not trainer.interrupted:
+            self._export(trainer, pl_module, Path(self.final_dir) if self.final_dir else default_final_dir(trainer))
+
+    def _export(self, trainer: pl.Trainer, pl_module: pl.LightningModule, target: Path) -> None:
+        """Every rank calls this; rank 0 writes. Sharded weights are gathered first, by all ranks."""
+        model = gather_for_export(pl_module.reward_model) if is_sharded(pl_module) else pl_module.reward_model
+        if trainer.is_global_zero:
+            self.exported.append(export_model_dir(model, target))
 
 
 class PredictionWriter(BasePredictionWriter):

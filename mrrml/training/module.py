@@ -10,6 +10,13 @@ takes the prompt-anchored embeddings ``z``, and adds up:
 
 The loss is checked before backward: a NaN/inf stops training with :class:`~mrrml.errors.TrainingError`
 naming the step and the records of the batch, before the weights (or any checkpoint) are touched.
+
+Precision: the backbone may compute in bf16 (autocast, or FSDP gathering its fp32 shards in bf16); the
+heads, the loss and the normalisation statistics always run in fp32, and whatever trains keeps an
+fp32 master copy (LoRA adapters, heads, or the sharded full weights), as do the optimizer states.
+Under FSDP2 (:class:`~mrrml.training.sharding.FSDP2Strategy`) this module shards itself in
+:meth:`RewardModelModule.configure_model` and every pass over the weights goes through its
+:meth:`~RewardModelModule.forward` (see :mod:`mrrml.training.sharding`).
 """
 
 from __future__ import annotations
@@ -21,8 +28,10 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.utilities import rank_zero_warn
+from lightning.pytorch.strategies import FSDPStrategy
+from lightning.pytorch.utilities import GradClipAlgorithmType, rank_zero_warn
 from torch import Tensor
+from torch.distributed.tensor import DTensor
 
 from ..data.datamodule import resolve_matrix
 from ..errors import ConfigError, TrainingError
@@ -30,6 +39,7 @@ from ..losses.gprc import GPRCConfig, gprc_loss, rated_loss
 from ..model.backbone import BackboneConfig
 from ..model.packed_forward import Packing, check_packing, embed_batch
 from .metrics import ScoreMoments, TripletMetrics
+from .sharding import assemble, is_sharded, load_from_rank0, shard
 
 
 def warmup_cosine(step: int, total: int, warmup: int, min_ratio: float) -> float:
@@ -63,8 +73,12 @@ class RewardModelModule(pl.LightningModule):
         freeze_embeddings: keep the backbone's input embeddings fixed. A random-init builtin has
             vocab x H of them (150k x H for Qwen3): on a CPU their gradient and AdamW update cost more
             than the rest of a small model, and random embeddings already separate tokens.
-        lazy_build: load the backbone in ``configure_model`` (inside the strategy's init context, as
-            FSDP wants for large models) instead of when this module is created.
+        lazy_build: load the backbone in ``configure_model``, once the strategy has set up the processes
+            and each rank's device, instead of when this module is created. Sharded runs want it: each
+            rank then builds on the meta device and receives its shards from rank 0 (a 4-bit backbone
+            is quantised by each rank on its own GPU), instead of every rank loading the full weights.
+            A 4-bit backbone is always built there: bitsandbytes places it on a device as it loads,
+            and only then does this rank know its device.
         packing: run the answers of each prompt as ONE packed sequence (prompt encoded once, block
             attention mask, positions restarting after the prompt; :mod:`mrrml.model.packed_forward`). Same
             scores and gradients as one row per answer; used where the attention implementation takes
@@ -143,34 +157,77 @@ class RewardModelModule(pl.LightningModule):
         self.test_metrics = TripletMetrics(self.dimensions)
         self.val_moments = ScoreMoments(len(self.dimensions))
         self.history: list[dict[str, float]] = []  # per-step loss terms (rank 0), for reports
-        if not lazy_build:
+        if not lazy_build and backbone.quantization is None:
             self.configure_model()
 
     def configure_model(self) -> None:
-        """Build the reward model once (Lightning calls this again under a strategy's init context)."""
-        if self.reward_model is None:
-            from ..model.reward_model import RewardModel
+        """Build the reward model once; under FSDP2 (``self.device_mesh`` set by the strategy), shard it.
 
-            self.reward_model = RewardModel.build(
-                self.backbone_config,
-                self.matrix,
-                projection_dim=self.projection_dim,
-                anchor=self.anchor,
-                max_prompt_tokens=self.max_prompt_tokens,
-                max_answer_tokens=self.max_answer_tokens,
-            )
+        Lightning calls this after the strategy has set up the processes (a second call is a no-op)."""
+        mesh = self.device_mesh
+        source: dict[str, Tensor] | None = None
+        if self.reward_model is None:
+            self.reward_model, source = self._new_reward_model(sharded=mesh is not None)
             # transformers returns models in eval mode; training mode matters for LoRA dropout.
             self.reward_model.train()
             if self.freeze_embeddings:
                 self.reward_model.backbone.get_input_embeddings().weight.requires_grad_(False)
+        if mesh is not None and not is_sharded(self):
+            shard(self, self.reward_model, mesh["data_parallel"], str(self.trainer.precision))
+            if source is not None:
+                load_from_rank0(self.reward_model, source)
+
+    def _new_reward_model(self, sharded: bool) -> tuple[Any, dict[str, Tensor] | None]:
+        """(reward model, rank 0's full state to broadcast into its shards, or None when it holds its weights).
+
+        Sharded and full precision: meta parameters on every rank, the weights read once, by rank 0.
+        4-bit: every rank quantises its own copy on the device the strategy gave it (stored for sharding
+        when sharded)."""
+        settings = dict(
+            projection_dim=self.projection_dim,
+            anchor=self.anchor,
+            max_prompt_tokens=self.max_prompt_tokens,
+            max_answer_tokens=self.max_answer_tokens,
+        )
+        if self.backbone_config.quantization:
+            device = self._trainer.strategy.root_device if self._trainer is not None else None
+            return assemble(self.backbone_config, self.matrix, device=device, sharded=sharded, **settings), None
+        if sharded:
+            # Rank 0 builds first, so its random initialisation (heads, adapters) draws the same numbers
+            # as a single-process run at this point would; the meta build draws none.
+            full = assemble(self.backbone_config, self.matrix, **settings) if self.global_rank == 0 else None
+            state = full.state_dict() if full is not None else {}
+            return assemble(self.backbone_config, self.matrix, empty=True, **settings), state
+        return assemble(self.backbone_config, self.matrix, **settings), None
+
+    def setup(self, stage: str) -> None:
+        if isinstance(self.trainer.strategy, FSDPStrategy):
+            raise ConfigError(
+                "trainer.strategy: Lightning's FSDPStrategy (FSDP1) is not supported; shard with "
+                "mrrml.training.FSDP2Strategy (fully_shard), which clips gradients by norm, keeps the heads "
+                "in fp32 beside a bf16 or 4-bit backbone and runs on CPUs for testing (docs/gpu.md)"
+            )
 
     # -- forward and losses -----------------------------------------------------------------------
     def embed(self, batch: dict[str, Any]) -> Tensor:
         return embed_batch(self.reward_model, batch, packing=self.packing)
 
+    def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor], Tensor]:
+        """(total loss, every term, scores [rows, D]) of one batch: every pass over the weights calls this.
+
+        Under FSDP2 this module is the root of the sharded model, and its forward is where FSDP gathers
+        the weights of the root group, the heads, which the loss reads directly as well as through
+        the heads' forward."""
+        return self.losses(batch)
+
     def losses(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor], Tensor]:
-        """(total loss, every term, scores [rows, D]) of one batch."""
+        """(total loss, every term, scores [rows, D]) of one batch (call the module, not this, under FSDP)."""
         z = self.embed(batch)
+        # The backbone may run under autocast; the heads and the loss do not (fp32 throughout).
+        with torch.autocast(z.device.type, enabled=False):
+            return self._head_losses(z, batch)
+
+    def _head_losses(self, z: Tensor, batch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor], Tensor]:
         heads = self.reward_model.heads
         W, b = heads.weight, heads.bias
         scores = heads(z)
@@ -228,7 +285,7 @@ class RewardModelModule(pl.LightningModule):
             )
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
-        loss, terms, _ = self.losses(batch)
+        loss, terms, _ = self(batch)
         self._check_finite(loss, batch, batch_idx, terms)
         size = len(batch["record_ids"])
         for name, value in terms.items():
@@ -239,7 +296,7 @@ class RewardModelModule(pl.LightningModule):
 
     # -- evaluation --------------------------------------------------------------------------------
     def _evaluate(self, batch: dict[str, Any], metrics: TripletMetrics, prefix: str) -> None:
-        _loss, terms, scores = self.losses(batch)
+        _loss, terms, scores = self(batch)
         size = len(batch["record_ids"])
         for name, value in terms.items():
             self.log(f"{prefix}/{name}", value, batch_size=size, sync_dist=True)
@@ -297,13 +354,13 @@ class RewardModelModule(pl.LightningModule):
         with torch.no_grad():
             for batch in loader:
                 batch = self.trainer.strategy.batch_to_device(batch)
-                moments.update(self.reward_model.heads(self.embed(batch)))
+                moments.update(self(batch)[2])  # through the FSDP root when sharded
         self.train(was_training)
         mean, std = moments.compute()  # synced over ranks by torchmetrics
         self.reward_model.set_normalization(mean.to(self.device), std.to(self.device))
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
-        scores = self.reward_model.heads(self.embed(batch))
+        scores = self(batch)[2]
         return {
             "ids": batch["ids"],
             "roles": batch["roles"],
@@ -332,9 +389,12 @@ class RewardModelModule(pl.LightningModule):
         params = [p for group in param_groups for p in group["params"]]
         # The fused (single-kernel) AdamW is several times faster than the per-tensor loop on CPU and
         # GPU; it needs floating parameters on one CPU/CUDA device, which LoRA and full fine-tuning give.
+        # It also unscales fp16 gradients inside its step, after clipping would have seen them scaled:
+        # with a gradient scaler (16-mixed) the unfused optimizer lets Lightning unscale first.
         fused = (
             all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
             and len({p.device for p in params}) == 1
+            and getattr(self.trainer.precision_plugin, "scaler", None) is None
         )
         optimizer = torch.optim.AdamW(param_groups, betas=(0.9, 0.95), fused=fused)
         total = max(1, int(self.trainer.estimated_stepping_batches))
@@ -343,3 +403,28 @@ class RewardModelModule(pl.LightningModule):
             optimizer, lambda step: warmup_cosine(step, total, warmup, self.min_lr_ratio)
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def configure_gradient_clipping(
+        self,
+        optimizer: torch.optim.Optimizer,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
+    ) -> None:
+        """Clip by the total gradient norm over every rank's shards and log it (``train/grad_norm``, before
+        clipping); clipping by value stays Lightning's.
+
+        Lightning's own route refuses both configurations this package ships: its mixed-precision
+        plugin rejects clipping with a fused optimizer (a check meant for fp16's gradient scaler, which
+        bf16 has none of; see :meth:`configure_optimizers`), and its FSDP1 plugin rejects clipping by
+        norm. ``clip_grad_norm_`` over FSDP2's DTensor gradients reduces the norm across the shards, so
+        every rank scales by the same global norm, as a single process would."""
+        if not gradient_clip_val:
+            return
+        if GradClipAlgorithmType(gradient_clip_algorithm or "norm") == GradClipAlgorithmType.VALUE:
+            self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
+            return
+        params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        norm = torch.nn.utils.clip_grad_norm_(params, gradient_clip_val)
+        if isinstance(norm, DTensor):
+            norm = norm.full_tensor()
+        self.log("train/grad_norm", norm.detach(), sync_dist=False)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mrrml.data.records import PairRecord, RatedRecord
-from tests.training.training_helpers import TOPICS, make_triplets, write_jsonl
+from tests.training.training_helpers import TINY_RECIPE, TOPICS, make_triplets, write_jsonl
 
 
 @pytest.fixture(scope="session")
@@ -37,4 +37,18 @@ def mixed_files(tmp_path_factory) -> dict[str, Path]:
         "triplets": write_jsonl(root / "t.jsonl", make_triplets(20, neutral=True)),
         "pairs": write_jsonl(root / "p.jsonl", pairs),
         "rated": write_jsonl(root / "r.jsonl", rated),
+    }
+
+
+@pytest.fixture(scope="session")
+def recipe_data(tmp_path_factory) -> dict[str, Path]:
+    """Train/val/test files for the GPU recipes' tiny runs; the builtin is materialised here once."""
+    from mrrml.model.builtins import materialize_builtin
+
+    materialize_builtin("builtin:tiny-qwen3", TINY_RECIPE)
+    root = tmp_path_factory.mktemp("recipe-data")
+    return {
+        "train": write_jsonl(root / "train.jsonl", make_triplets(24)),
+        "val": write_jsonl(root / "val.jsonl", make_triplets(4, seed=100)),
+        "test": write_jsonl(root / "test.jsonl", make_triplets(4, seed=200)),
     }

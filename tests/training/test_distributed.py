@@ -1,4 +1,6 @@
-"""Distributed training on CPU: DDP (gloo, two processes) against one process; FSDP / DeepSpeed as far as a CPU allows."""
+"""Distributed training on CPU: DDP (gloo, two processes) against one process; DeepSpeed as far as a CPU allows.
+
+FSDP2 is in test_sharded.py (and each sharded config in test_gpu_configs.py)."""
 
 from __future__ import annotations
 
@@ -53,18 +55,6 @@ def test_ddp_two_processes_match_one_process(tmp_path, triplet_file):
     pl.seed_everything(0)
     initial = RewardModelModule(**module_kwargs()).reward_model.heads.weight.detach()
     assert not torch.allclose(initial, one["heads.weight"], atol=1e-3)
-
-
-def test_fsdp_strategy_builds_but_refuses_a_cpu():
-    """FSDP is as far as a CPU goes: the strategy object builds; the Trainer asks for GPUs."""
-    from lightning.pytorch.strategies import FSDPStrategy
-
-    strategy = FSDPStrategy(
-        sharding_strategy="FULL_SHARD", state_dict_type="sharded", auto_wrap_policy={torch.nn.Linear}
-    )
-    assert strategy.sharding_strategy.name == "FULL_SHARD"
-    with pytest.raises(ValueError, match="requires a GPU accelerator"):
-        pl.Trainer(accelerator="cpu", devices=1, strategy=strategy, logger=False)
 
 
 def test_deepspeed_strategy():

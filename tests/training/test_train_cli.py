@@ -35,6 +35,7 @@ def test_all_five_configs_ship():
         "qwen3-0.6b-lora.yaml",
         "qwen3-8b-qlora.yaml",
         "qwen3-32b-fsdp.yaml",
+        "qwen3-32b-qlora-fsdp.yaml",
     }
 
 
@@ -52,17 +53,18 @@ def test_config_parses_and_dump_round_trips(config, tmp_path):
     assert config.read_text().startswith("# ")
 
 
-def test_fsdp_config_builds_its_strategy():
-    """As far as a CPU goes: the strategy of qwen3-32b-fsdp.yaml instantiates; fitting it needs GPUs."""
-    from lightning.pytorch.strategies import FSDPStrategy
+@pytest.mark.parametrize("name", ["qwen3-32b-fsdp", "qwen3-32b-qlora-fsdp"])
+def test_sharded_configs_build_their_strategy(name):
+    """The sharded configs name FSDP2Strategy and leave the node count at its one-node default (the run
+    itself is in test_gpu_configs.py); it instantiates without GPUs."""
+    from mrrml.training.sharding import FSDP2Strategy
 
-    cli = _parse(["-c", str(next(p for p in CONFIGS if p.stem == "qwen3-32b-fsdp"))])
+    cli = _parse(["-c", str(next(p for p in CONFIGS if p.stem == name))])
     spec = cli.config.trainer.strategy
-    assert spec.class_path.endswith("FSDPStrategy")
+    assert spec.class_path == "mrrml.training.sharding.FSDP2Strategy"
     init = spec.init_args.as_dict() if isinstance(spec.init_args, Namespace) else dict(spec.init_args)
-    strategy = FSDPStrategy(**{k: v for k, v in init.items() if v is not None})
-    assert strategy.sharding_strategy.name == "FULL_SHARD"
-    assert cli.config.trainer.num_nodes > 1 and cli.config.model.lazy_build
+    assert isinstance(FSDP2Strategy(**init), FSDP2Strategy)
+    assert cli.config.trainer.num_nodes == 1 and cli.config.model.lazy_build
 
 
 def test_qlora_config_is_quantised_and_eager():

@@ -94,8 +94,11 @@ def module_kwargs(**overrides) -> dict:
     return kwargs
 
 
-def write_cli_config(path: Path, train: Path, root: Path, **trainer) -> Path:
-    """A config for `mrrml fit` with the very small model, no validation, deterministic."""
+def write_cli_config(
+    path: Path, train: Path, root: Path, model: dict | None = None, data: dict | None = None, **trainer
+) -> Path:
+    """A config for `mrrml fit` with the very small model, no validation, deterministic (``model`` and
+    ``data`` entries, and the trainer's keyword arguments, replace the defaults key by key)."""
     import yaml
 
     config = {
@@ -109,8 +112,9 @@ def write_cli_config(path: Path, train: Path, root: Path, **trainer) -> Path:
             "compile_loss": False,
             "max_prompt_tokens": 64,
             "max_answer_tokens": 48,
+            **(model or {}),
         },
-        "data": {"train": [{"path": str(train)}], "val_fraction": 0.0, "batch_size": 4, "seed": 0},
+        "data": {"train": [{"path": str(train)}], "val_fraction": 0.0, "batch_size": 4, "seed": 0, **(data or {})},
         "trainer": {
             "accelerator": "cpu",
             "devices": 1,
@@ -127,3 +131,81 @@ def write_cli_config(path: Path, train: Path, root: Path, **trainer) -> Path:
     }
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIGS = REPO / "configs"
+
+
+# The GPU recipes' tiny stand-in: bitsandbytes' CPU inference kernels need 64 input features or more.
+TINY_RECIPE = {**TINY, "hidden_size": 64, "intermediate_size": 128, "head_dim": 32}
+
+
+def write_tiny_overrides(path: Path, files: dict[str, Path], root: Path, devices: int, **trainer) -> Path:
+    """A second config file that shrinks a shipped GPU config to the tiny builtin on CPU processes.
+
+    Only sizes, data, device and step counts change: the backbone's dtype, quantisation, LoRA and
+    checkpointing, the strategy, precision, accumulation, clipping and callbacks stay the shipped ones."""
+    import yaml
+
+    config = {
+        "model": {
+            "backbone": {"name_or_path": "builtin:tiny-qwen3", "tiny": dict(TINY_RECIPE)},
+            "compile_loss": False,  # an Inductor C++ build would dominate a run this small
+            "max_prompt_tokens": 64,
+            "max_answer_tokens": 48,
+        },
+        "data": {split: [{"path": str(file)}] for split, file in files.items()} | {"batch_size": 2},
+        "trainer": {
+            "accelerator": "cpu",
+            "devices": devices,
+            "max_steps": 3,
+            "default_root_dir": str(root),
+            "log_every_n_steps": 1,
+            **trainer,
+        },
+        "export": {"final_dir": str(root / "model")},
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def probe_arg(out: Path) -> str:
+    """``--trainer.callbacks+=`` value appending :class:`tests.training.probes.RunProbe` to a config's callbacks."""
+    spec = {"class_path": "tests.training.probes.RunProbe", "init_args": {"out": str(out)}}
+    return "--trainer.callbacks+=" + json.dumps(spec)
+
+
+def run_mrrml(args: list[str], cwd: Path, timeout: float = 300) -> None:
+    """``mrrml ARGS`` in a fresh process (Lightning starts the other ranks from its command line); a hung
+    collective fails the test at ``timeout`` instead of hanging the suite."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "mrrml"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+
+
+def run_recipe(name: str, data: dict[str, Path], tmp_path: Path, devices: int, **trainer) -> tuple[list[dict], Path]:
+    """``mrrml fit`` on ``configs/<name>.yaml`` shrunk by :func:`write_tiny_overrides`, with the probe:
+    (each rank's probe record, the model directory). Two or more devices run in fresh processes."""
+    from tests.training.probes import read_probes
+
+    overrides = write_tiny_overrides(tmp_path / "tiny.yaml", data, tmp_path / "run", devices, **trainer)
+    args = ["fit", "-c", str(CONFIGS / f"{name}.yaml"), "-c", str(overrides), probe_arg(tmp_path / "probe")]
+    if devices > 1 or trainer.get("accelerator") == "gpu":
+        run_mrrml(args, cwd=tmp_path)
+    else:
+        from mrrml.cli.train import run as train_run
+
+        assert train_run(args) == 0
+    return read_probes(tmp_path / "probe", devices), tmp_path / "run" / "model"
