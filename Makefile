@@ -15,13 +15,14 @@ PYTEST_ARGS ?=
 
 # make test-min: the declared minimum transformers, lightning, peft and torchmetrics (pure Python,
 # pinned at pyproject's floors by .ci/min_requirements.py) beside the one CPU torch, in their own venv,
-# on the tests that exercise those libraries' APIs (loading, LoRA/QLoRA, caches, pruning, packing,
-# export, the Lightning module and its metrics, the GPRC compile settings).
+# on the tests that exercise those libraries' APIs: loading, LoRA/QLoRA save and load, key/value caches
+# and last-layer pruning, packing, export, the Lightning module and its metrics. (The compiled-loss test
+# of the module is left to `make test`: it tests torch, which is the same here.)
 MIN_VENV ?= .cache/venv-min
 MIN_BIN := $(MIN_VENV)/bin
 MIN_TESTS ?= tests/model/test_reward_model.py tests/model/test_last_layer.py tests/perf/test_packed_scoring.py \
 	tests/perf/test_packing_equivalence.py tests/serve/test_export.py tests/training/test_module.py \
-	tests/losses/test_gprc_compiled.py::test_torch_without_a_per_function_recompile_limit_raises_dynamos
+	--deselect tests/training/test_module.py::test_compiled_loss_gives_the_eager_gradients
 
 .PHONY: venv lint test test-min wheel-test gpu-check gpu-check-carry demo bench clean
 

