@@ -32,7 +32,7 @@ from .packed_forward import packed_embed
 ANSWER_BUCKET_FILL = 0.75
 # transformers renamed ``past_key_values`` (argument and output field) to ``cache`` during 5.x (5.17 still
 # has the old name): ask the output class which one this version uses.
-_CACHE_KEY = "cache" if "cache" in {f.name for f in dataclasses.fields(BaseModelOutputWithPast)} else "past_key_values"
+CACHE_KEY = "cache" if "cache" in {f.name for f in dataclasses.fields(BaseModelOutputWithPast)} else "past_key_values"
 
 
 def grouped_batches(
@@ -95,7 +95,7 @@ def _prefix_shared_embed(
         first = model.backbone(
             input_ids=prompt_ids.to(device), attention_mask=prompt_mask.to(device), use_cache=True, return_dict=True
         )
-    cache = getattr(first, _CACHE_KEY)
+    cache = getattr(first, CACHE_KEY)
 
     owner = [g for g, group in enumerate(groups) for _ in group]  # answer row -> its prompt
     answers = [examples[i].input_ids[prompt_lens[g] :] for g, group in enumerate(groups) for i in group]
@@ -167,7 +167,7 @@ def _answer_pass(
             position_ids=positions.to(device),
             use_cache=True,
             return_dict=True,
-            **{_CACHE_KEY: cache},
+            **{CACHE_KEY: cache},
         )
     return out.last_hidden_state[rows, last]
 

@@ -161,11 +161,6 @@ def export_model(model: Any, out: str | Path, fmt: str = "token-classification")
     base = getattr(exported, exported.base_model_prefix)
     base.load_state_dict(backbone.state_dict(), strict=True)
     head = exported.score
-    if head.bias is not None:
-        raise ConfigError(
-            f"export: this transformers builds {type(exported).__name__}.score with a bias; "
-            "the export needs one that reads token_classification_bias (transformers >= 5)"
-        )
     if head.weight.shape != weight.shape:
         raise ConfigError(f"export: head shape {tuple(head.weight.shape)} does not fit W' {tuple(weight.shape)}")
     with torch.no_grad():
