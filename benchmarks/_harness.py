@@ -414,6 +414,8 @@ def quantize_4bit(model: Any, device: str, compute_dtype: Any) -> Any:
                 layer.weight = bnb.nn.Params4bit(
                     child.weight.data, requires_grad=False, compress_statistics=True, quant_type="nf4"
                 )
+                if child.bias is not None:
+                    layer.bias = child.bias
                 setattr(module, name, layer.to(device))  # quantises on the move
     model.is_loaded_in_4bit = True
     return model
