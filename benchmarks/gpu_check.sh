@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The prepared GPU check (benchmarks/gpu_check.py says what it measures). Runs from a bare checkout
-# with the machine's own python3 and its torch/transformers/lightning/peft: no venv, nothing installed.
+# with the machine's own python3 and its torch/transformers/lightning/peft: no venv needed, nothing
+# installed, nothing downloaded.
 #
 #   benchmarks/gpu_check.sh                # one GPU, real Qwen3 shapes, < 8 minutes, JSON in runs/gpu_check/
 #   benchmarks/gpu_check.sh --cpu          # tiny shapes on the CPU (CI: the check itself runs)
@@ -13,7 +14,14 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-PY=${PYTHON:-python3}
+# $PYTHON if set; else the checkout's .venv when `make venv` made one (CI); else the machine's python3.
+if [ -n "${PYTHON:-}" ]; then
+  PY=$PYTHON
+elif [ -x "$repo/.venv/bin/python" ]; then
+  PY=$repo/.venv/bin/python
+else
+  PY=python3
+fi
 pythonpath=$repo
 if [ -d "$repo/.cache/gpu-check-site" ]; then
   pythonpath=$repo/.cache/gpu-check-site:$pythonpath
