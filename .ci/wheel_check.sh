@@ -19,7 +19,11 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/mrrml-wheel.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 echo "wheel check: building the wheel"
-"$PY" -m pip wheel -q --no-deps --wheel-dir "$work/dist" "$repo"
+# From a copy of the checkout's files (tracked and new, not ignored): setuptools' build/ folder would
+# otherwise land in the checkout, and a stale one can put deleted modules into the wheel.
+mkdir "$work/src"
+git -C "$repo" ls-files -z --cached --others --exclude-standard | (cd "$repo" && xargs -0 cp -P --parents -t "$work/src")
+"$PY" -m pip wheel -q --no-deps --wheel-dir "$work/dist" "$work/src"
 wheel=$(ls "$work"/dist/mrrml-*.whl)
 "$PY" - "$wheel" <<'EOF'
 import sys, zipfile
