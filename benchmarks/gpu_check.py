@@ -163,7 +163,9 @@ def plan(cpu: bool, scratch: Path) -> list[Part]:
             ),
             Part(
                 "score_tiny",
-                bench("score_throughput.py", "--hidden 64 --layers 1 --seq 16 --answers 8 --batch 8 --rounds 1"),
+                bench(
+                    "score_throughput.py", "--hidden 64 --layers 1 --seq 16 --answers 8 --batch 8 --rounds 1 --impls hf"
+                ),
                 180,
                 ("core", "tokenizer"),
             ),

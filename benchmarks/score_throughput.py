@@ -1,7 +1,7 @@
 """Scoring answers per second: ``RewardModel.score`` vs a plain batched transformers classifier loop.
 
 Usage: ``python benchmarks/score_throughput.py [--hidden 512] [--layers 4] [--seq 256] [--answers 32]
-[--batch 8] [--rounds 4] [--device cpu|cuda] [--shape qwen3-0.6b|qwen3-8b]``
+[--batch 8] [--rounds 4] [--device cpu|cuda] [--shape qwen3-0.6b|qwen3-8b] [--impls mrrml,mrrml-noprune,hf]``
 
 ``--shape`` takes a real Qwen3's published sizes (random init, built in memory on ``--device``); on
 CUDA both rows score in bf16, on the CPU in fp32.
@@ -148,8 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--shape", choices=sorted(QWEN3_SHAPES), help="a real Qwen3's sizes instead of --hidden/--layers"
     )
+    parser.add_argument("--impls", default="mrrml,mrrml-noprune,hf", help="comma-separated rows (mrrml is always run)")
     args = parser.parse_args(argv)
     sizes = QWEN3_SHAPES[args.shape] if args.shape else backbone_sizes(args.hidden, args.layers)
+    impls = ["mrrml", *(i for i in args.impls.split(",") if i and i != "mrrml")]
 
     base = {
         "shape": args.shape or "custom",
@@ -159,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         "answers": args.answers,
         "batch": args.batch,
     }
-    names = [f"{impl}_{kind}" for kind in ("single", "group8") for impl in ("mrrml", "mrrml-noprune", "hf")]
+    names = [f"{impl}_{kind}" for kind in ("single", "group8") for impl in impls]
     workers = {
         name: Worker(name, make_row, {**base, "impl": name.split("_")[0], "workload": name.split("_")[1]})
         for name in names
@@ -187,12 +189,14 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
     }
     for kind in ("single", "group8"):
-        mine, theirs = rows[f"mrrml_{kind}"], rows[f"hf_{kind}"]
-        result[f"{kind}_speedup"] = mine["answers_per_s"] / theirs["answers_per_s"]
-        result[f"{kind}_speedup_cpu_time"] = mine["answers_per_cpu_s"] / theirs["answers_per_cpu_s"]
-        full_layer = rows[f"mrrml-noprune_{kind}"]
-        result[f"{kind}_speedup_without_pruning"] = full_layer["answers_per_s"] / theirs["answers_per_s"]
-        result[f"{kind}_pruning_gain"] = mine["answers_per_s"] / full_layer["answers_per_s"]
+        mine, theirs, full_layer = (rows.get(f"{impl}_{kind}") for impl in ("mrrml", "hf", "mrrml-noprune"))
+        if theirs:
+            result[f"{kind}_speedup"] = mine["answers_per_s"] / theirs["answers_per_s"]
+            result[f"{kind}_speedup_cpu_time"] = mine["answers_per_cpu_s"] / theirs["answers_per_cpu_s"]
+        if theirs and full_layer:
+            result[f"{kind}_speedup_without_pruning"] = full_layer["answers_per_s"] / theirs["answers_per_s"]
+        if full_layer:
+            result[f"{kind}_pruning_gain"] = mine["answers_per_s"] / full_layer["answers_per_s"]
     print(json.dumps(result))
     return 0
 

@@ -138,22 +138,22 @@ def test_token_classification_export_fits_vllms_adapter(reward_model, tmp_path):
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
     out = export_model(reward_model, tmp_path / "tc", "token-classification")
-    config = json.loads((out / "config.json").read_text())
-    (architecture,) = config["architectures"]
-    assert architecture == VLLM_BASE_ARCHITECTURE.replace("ForCausalLM", "ForTokenClassification")
-    num_labels = len(config["id2label"])  # config.json stores the labels; transformers derives num_labels
-    assert num_labels == len(reward_model.dimensions)
-    assert not any(key in config for key in VLLM_LM_HEAD_CONVERSION_KEYS)
-    assert config["token_classification_bias"] is False and config["problem_type"] == "regression"
-    assert config["mrrml"]["vllm"]["request"]["task"] == "token_classify"
-
     tensors = {}
     for file in out.glob("*.safetensors"):
         with safe_open(file, "pt") as f:
             tensors.update({name: tuple(f.get_slice(name).get_shape()) for name in f.keys()})  # noqa: SIM118
     head = {name for name in tensors if not name.startswith("model.")}
     assert head == VLLM_HEAD_TENSORS  # no score.bias, no lm_head
+
+    config = json.loads((out / "config.json").read_text())
+    (architecture,) = config["architectures"]
+    assert architecture == VLLM_BASE_ARCHITECTURE.replace("ForCausalLM", "ForTokenClassification")
+    num_labels = len(config["id2label"])  # config.json stores the labels; transformers derives num_labels
+    assert num_labels == len(reward_model.dimensions)
     assert tensors["score.weight"] == (num_labels, config["hidden_size"])
+    assert not any(key in config for key in VLLM_LM_HEAD_CONVERSION_KEYS)
+    assert config["token_classification_bias"] is False and config["problem_type"] == "regression"
+    assert config["mrrml"]["vllm"]["request"]["task"] == "token_classify"
     # The backbone tensors are exactly the HF names Qwen3ForCausalLM's loader maps (its LM head aside).
     with torch.device("meta"):
         causal_lm = Qwen3ForCausalLM(Qwen3Config.from_dict(config))
