@@ -144,6 +144,34 @@ def words(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(n))
 
 
+# Published sizes of real Qwen3 models (their config.json), for random-init runs at real shapes.
+# Vocabulary and embedding tying come from the tokenizer and these flags; nothing is downloaded.
+QWEN3_SHAPES: dict[str, dict[str, Any]] = {
+    "qwen3-0.6b": dict(
+        hidden_size=1024,
+        intermediate_size=3072,
+        num_hidden_layers=28,
+        num_attention_heads=16,
+        num_key_value_heads=8,
+        head_dim=128,
+        max_position_embeddings=40960,
+        rope_theta=1000000.0,
+        tie_word_embeddings=True,
+    ),
+    "qwen3-8b": dict(
+        hidden_size=4096,
+        intermediate_size=12288,
+        num_hidden_layers=36,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        head_dim=128,
+        max_position_embeddings=40960,
+        rope_theta=1000000.0,
+        tie_word_embeddings=False,
+    ),
+}
+
+
 def backbone_sizes(hidden: int, layers: int) -> dict[str, int]:
     """Qwen3-shaped sizes for a random-init backbone: head_dim 64, GQA 2:1, MLP 3x hidden."""
     heads = max(1, hidden // 64)
@@ -192,6 +220,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def peak_memory() -> dict[str, float]:
+    """Peak host RSS and, where this process used CUDA, the peak GPU memory torch allocated (MiB)."""
+    import torch
+
+    peaks = {"peak_rss_mb": round(peak_rss_mb(), 1)}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        peaks["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return peaks
+
+
 def clocks() -> tuple[float, float]:
     """(wall seconds, CPU seconds of this process over all its threads).
 
@@ -225,7 +263,7 @@ def _serve(factory: Callable[[dict[str, Any], Any], Any], config: dict[str, Any]
         while True:
             command, kwargs = conn.recv()
             if command == "stop":
-                conn.send(("ok", {"peak_rss_mb": peak_rss_mb()}))
+                conn.send(("ok", peak_memory()))
                 return
             conn.send(("ok", getattr(obj, command)(**kwargs)))
     except BaseException:  # report any failure to the coordinator instead of hanging it
@@ -325,3 +363,93 @@ class PacedTraining:
 
     def finish(self) -> None:
         self._thread.join(timeout=600)
+
+
+# ---------------------------------------------------------------------- random-init models in memory
+def qwen3_config(sizes: dict[str, Any], tokenizer: Any, **extra: Any) -> Any:
+    """A ``Qwen3Config`` of ``sizes`` with the tokenizer's vocabulary and special tokens."""
+    from transformers import Qwen3Config
+
+    sizes = {"tie_word_embeddings": False, **sizes}
+    return Qwen3Config(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        **sizes,
+        **extra,
+    )
+
+
+def random_qwen3(config: Any, auto_class: Any, device: str, dtype: Any, seed: int = 0) -> Any:
+    """A random-init model of ``config`` built directly on ``device`` in ``dtype`` (no checkpoint on disk:
+    an 8B model in fp32 would take minutes to initialise on the CPU and 32 GB to write). The same seed
+    gives the same backbone weights for every head class (the backbone is built first)."""
+    import torch
+
+    torch.manual_seed(seed)
+    with torch.device(device):
+        model = auto_class.from_config(config, dtype=dtype, attn_implementation="sdpa")
+    model.config.use_cache = False
+    return model
+
+
+def quantize_4bit(model: Any, device: str, compute_dtype: Any) -> Any:
+    """Replace the decoder's linear layers by bitsandbytes NF4 layers (double quantisation, as
+    ``quantization: 4bit`` loads them), layer by layer in memory; marks the model 4-bit for peft."""
+    import bitsandbytes as bnb
+    from torch import nn
+
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, nn.Linear):
+                layer = bnb.nn.Linear4bit(
+                    child.in_features,
+                    child.out_features,
+                    bias=child.bias is not None,
+                    compute_dtype=compute_dtype,
+                    compress_statistics=True,
+                    quant_type="nf4",
+                    device="meta",
+                )
+                layer.weight = bnb.nn.Params4bit(
+                    child.weight.data, requires_grad=False, compress_statistics=True, quant_type="nf4"
+                )
+                if child.bias is not None:
+                    layer.bias = child.bias
+                setattr(module, name, layer.to(device))  # quantises on the move
+    model.is_loaded_in_4bit = True
+    return model
+
+
+def random_reward_model(
+    sizes: dict[str, Any],
+    device: str,
+    dtype: str,
+    lora: bool,
+    max_prompt_tokens: int,
+    max_answer_tokens: int,
+    matrix: str = "healthbench",
+    quantization: str | None = None,
+) -> Any:
+    """An mrrml ``RewardModel`` (heads of ``matrix``) over a random-init Qwen3 of ``sizes``, on ``device``;
+    with ``lora`` the base is frozen and LoRA r=16 on the attention projections trains (as the configs);
+    ``quantization="4bit"`` makes the base NF4 first (QLoRA)."""
+    from transformers import AutoModel
+
+    from mrrml.data.datamodule import resolve_matrix
+    from mrrml.model.backbone import BackboneConfig, LoraSettings, apply_training_settings, load_tokenizer, torch_dtype
+    from mrrml.model.heads import RewardHeads
+    from mrrml.model.reward_model import RewardModel
+    from mrrml.resources import qwen3_tokenizer_dir
+
+    cfg = BackboneConfig(
+        "random-init-qwen3", dtype=dtype, lora=LoraSettings(dropout=0.0) if lora else None, quantization=quantization
+    )
+    tokenizer = load_tokenizer(str(qwen3_tokenizer_dir()), cfg)
+    base = random_qwen3(qwen3_config(sizes, tokenizer), AutoModel, device, torch_dtype(dtype))
+    if quantization == "4bit":
+        base = quantize_4bit(base, device, torch_dtype(dtype))
+    backbone = apply_training_settings(base, cfg)
+    standards = resolve_matrix(matrix)
+    heads = RewardHeads(len(standards.dimension_ids), sizes["hidden_size"]).to(device)
+    return RewardModel(backbone, tokenizer, standards, heads, cfg, True, max_prompt_tokens, max_answer_tokens)

@@ -20,8 +20,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
+# Orchestrators, not benchmarks: this file, and the GPU check (which runs the others itself).
+NOT_BENCHMARKS = (Path(__file__).name, "gpu_check.py")
+
+
 def benchmarks() -> list[Path]:
-    return sorted(p for p in HERE.glob("*.py") if not p.name.startswith("_") and p.name != Path(__file__).name)
+    return sorted(p for p in HERE.glob("*.py") if not p.name.startswith("_") and p.name not in NOT_BENCHMARKS)
 
 
 def run_one(path: Path, extra: list[str]) -> dict:

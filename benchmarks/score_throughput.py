@@ -1,7 +1,10 @@
 """Scoring answers per second: ``RewardModel.score`` vs a plain batched transformers classifier loop.
 
 Usage: ``python benchmarks/score_throughput.py [--hidden 512] [--layers 4] [--seq 256] [--answers 32]
-[--batch 8] [--rounds 4]``
+[--batch 8] [--rounds 4] [--device cpu|cuda] [--shape qwen3-0.6b|qwen3-8b] [--impls mrrml,mrrml-noprune,hf]``
+
+``--shape`` takes a real Qwen3's published sizes (random init, built in memory on ``--device``); on
+CUDA both rows score in bf16, on the CPU in fp32.
 
 Two workloads of ``--answers`` (prompt, answer) pairs, prompt and answer lengths drawn uniformly from
 [seq/2, 3·seq/2] tokens (mean ``--seq`` each), as real traffic varies:
@@ -16,9 +19,9 @@ prune_last_layer=False)``; everything else, length buckets included, unchanged),
 optimisation's share, and ``hf`` = what a user writes with transformers: render the chat
 template, append the answer, tokenise a batch with padding, run ``AutoModelForSequenceClassification``
 (``num_labels`` = the matrix's dimensions, same random-init Qwen3 weights) under ``inference_mode`` in
-input order. Both start from text, both fp32, same batch size. Each row runs in its own process (its own
-peak RSS); passes are interleaved (A, B, C, D, A, ...) after one untimed warm-up pass per row.
-Prints ONE JSON object.
+input order. Both start from text, same dtype, same batch size. Each row runs in its own process (its
+own peak RSS and, on CUDA, peak GPU memory); passes are interleaved (A, B, C, D, A, ...) after one
+untimed warm-up pass per row. Prints ONE JSON object.
 """
 
 from __future__ import annotations
@@ -31,7 +34,19 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import REPO_ROOT, Worker, backbone_sizes, clocks, machine, summary, words
+from _harness import (
+    QWEN3_SHAPES,
+    REPO_ROOT,
+    Worker,
+    backbone_sizes,
+    clocks,
+    machine,
+    qwen3_config,
+    random_qwen3,
+    random_reward_model,
+    summary,
+    words,
+)
 
 sys.path.insert(0, str(REPO_ROOT))
 
@@ -50,26 +65,14 @@ def workload(kind: str, n: int, seq: int, seed: int = 0) -> tuple[list[str], lis
     return prompts[:n], answers[:n]
 
 
-def _source(cfg: dict[str, Any]) -> str:
-    from mrrml.model.backbone import BackboneConfig, resolve_source
-
-    return resolve_source(BackboneConfig("builtin:tiny-qwen3", tiny=backbone_sizes(cfg["hidden"], cfg["layers"])))[0]
+DTYPE = {"cpu": "float32", "cuda": "bfloat16"}
 
 
 class MrrmlRow:
     def __init__(self, cfg: dict[str, Any]):
-        from mrrml.model.backbone import BackboneConfig
-        from mrrml.model.reward_model import RewardModel
-        from mrrml.resources import shipped_matrix
-        from mrrml.standards.loader import load_matrix
-
         self.cfg = cfg
-        backbone = BackboneConfig("builtin:tiny-qwen3", tiny=backbone_sizes(cfg["hidden"], cfg["layers"]))
-        self.model = RewardModel.build(
-            backbone,
-            load_matrix(shipped_matrix("healthbench")),
-            max_prompt_tokens=4 * cfg["seq"],
-            max_answer_tokens=4 * cfg["seq"],
+        self.model = random_reward_model(
+            cfg["sizes"], cfg["device"], DTYPE[cfg["device"]], False, 4 * cfg["seq"], 4 * cfg["seq"]
         ).eval()
         self.prompts, self.answers = workload(cfg["workload"], cfg["answers"], cfg["seq"])
 
@@ -92,16 +95,16 @@ class MrrmlRow:
 
 class HfRow:
     def __init__(self, cfg: dict[str, Any]):
-        import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        source = _source(cfg)
+        from mrrml.model.backbone import torch_dtype
+        from mrrml.resources import qwen3_tokenizer_dir
+
         self.cfg = cfg
-        self.tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            source, num_labels=5, dtype=torch.float32, attn_implementation="sdpa", local_files_only=True
-        ).eval()
-        self.model.config.pad_token_id = self.tokenizer.pad_token_id
+        self.tokenizer = AutoTokenizer.from_pretrained(qwen3_tokenizer_dir(), local_files_only=True)
+        config = qwen3_config(cfg["sizes"], self.tokenizer, num_labels=5)
+        dtype = torch_dtype(DTYPE[cfg["device"]])
+        self.model = random_qwen3(config, AutoModelForSequenceClassification, cfg["device"], dtype).eval()
         self.prompts, self.answers = workload(cfg["workload"], cfg["answers"], cfg["seq"])
 
     def run(self) -> tuple[float, float]:
@@ -120,8 +123,8 @@ class HfRow:
         with torch.inference_mode():
             for i in range(0, len(texts), self.cfg["batch"]):
                 batch = self.tokenizer(texts[i : i + self.cfg["batch"]], padding=True, return_tensors="pt")
-                scores.append(self.model(**batch).logits)
-        torch.cat(scores)
+                scores.append(self.model(**batch.to(self.cfg["device"])).logits)
+        torch.cat(scores).cpu()  # waits for the device, as RewardModel.score's CPU result does
         end = clocks()
         return end[0] - start[0], end[1] - start[1]
 
@@ -141,10 +144,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--answers", type=int, default=32, help="answers per pass (multiple of 8)")
     parser.add_argument("--batch", type=int, default=8, help="answers per forward batch (both rows)")
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--device", default="cpu", choices=sorted(DTYPE))
+    parser.add_argument(
+        "--shape", choices=sorted(QWEN3_SHAPES), help="a real Qwen3's sizes instead of --hidden/--layers"
+    )
+    parser.add_argument("--impls", default="mrrml,mrrml-noprune,hf", help="comma-separated rows (mrrml is always run)")
     args = parser.parse_args(argv)
+    sizes = QWEN3_SHAPES[args.shape] if args.shape else backbone_sizes(args.hidden, args.layers)
+    impls = ["mrrml", *(i for i in args.impls.split(",") if i and i != "mrrml")]
 
-    base = {"hidden": args.hidden, "layers": args.layers, "seq": args.seq, "answers": args.answers, "batch": args.batch}
-    names = [f"{impl}_{kind}" for kind in ("single", "group8") for impl in ("mrrml", "mrrml-noprune", "hf")]
+    base = {
+        "shape": args.shape or "custom",
+        "sizes": sizes,
+        "device": args.device,
+        "seq": args.seq,
+        "answers": args.answers,
+        "batch": args.batch,
+    }
+    names = [f"{impl}_{kind}" for kind in ("single", "group8") for impl in impls]
     workers = {
         name: Worker(name, make_row, {**base, "impl": name.split("_")[0], "workload": name.split("_")[1]})
         for name in names
@@ -163,21 +180,23 @@ def main(argv: list[str] | None = None) -> int:
             "pass_s": stats,
             "answers_per_s": args.answers / stats["median_s"],
             "answers_per_cpu_s": args.answers / stats["median_cpu_s"],
-            "peak_rss_mb": round(workers[name].stop()["peak_rss_mb"], 1),
+            **workers[name].stop(),
         }
     result: dict[str, Any] = {
         "benchmark": "score_throughput",
         "machine": machine(),
-        "setup": {**base, "rounds": args.rounds, "dtype": "float32", "workload_tokens": lengths},
+        "setup": {**base, "rounds": args.rounds, "dtype": DTYPE[args.device], "workload_tokens": lengths},
         "rows": rows,
     }
     for kind in ("single", "group8"):
-        mine, theirs = rows[f"mrrml_{kind}"], rows[f"hf_{kind}"]
-        result[f"{kind}_speedup"] = mine["answers_per_s"] / theirs["answers_per_s"]
-        result[f"{kind}_speedup_cpu_time"] = mine["answers_per_cpu_s"] / theirs["answers_per_cpu_s"]
-        full_layer = rows[f"mrrml-noprune_{kind}"]
-        result[f"{kind}_speedup_without_pruning"] = full_layer["answers_per_s"] / theirs["answers_per_s"]
-        result[f"{kind}_pruning_gain"] = mine["answers_per_s"] / full_layer["answers_per_s"]
+        mine, theirs, full_layer = (rows.get(f"{impl}_{kind}") for impl in ("mrrml", "hf", "mrrml-noprune"))
+        if theirs:
+            result[f"{kind}_speedup"] = mine["answers_per_s"] / theirs["answers_per_s"]
+            result[f"{kind}_speedup_cpu_time"] = mine["answers_per_cpu_s"] / theirs["answers_per_cpu_s"]
+        if theirs and full_layer:
+            result[f"{kind}_speedup_without_pruning"] = full_layer["answers_per_s"] / theirs["answers_per_s"]
+        if full_layer:
+            result[f"{kind}_pruning_gain"] = mine["answers_per_s"] / full_layer["answers_per_s"]
     print(json.dumps(result))
     return 0
 

@@ -1,7 +1,12 @@
 """Training comparisons per second: mrrml packed vs mrrml unpacked vs TRL's RewardTrainer, side by side.
 
 Usage: ``python benchmarks/train_throughput.py [--hidden 512] [--layers 4] [--seq 256] [--batch 4]
-[--rounds 5] [--steps-per-round 2] [--warmup 2]``
+[--rounds 5] [--steps-per-round 2] [--warmup 2] [--device cpu|cuda] [--shape qwen3-0.6b|qwen3-8b]
+[--lora]``
+
+``--shape`` takes the published sizes of a real Qwen3 (random init, built in memory on ``--device``,
+nothing downloaded) instead of ``--hidden``/``--layers``; on CUDA the rows train in ``bf16-mixed``
+(weights fp32, or bf16 for a frozen ``--lora`` base, as the GPU configs), on the CPU in fp32.
 
 Same machine, same pairs (token for token: TRL gets the ids mrrml's encoder produced), same random-init
 Qwen3 weights, same batch size, fp32, AdamW, gradient clipping 1.0:
@@ -17,7 +22,9 @@ steps in turn (A, B, C, A, B, C, ...) after ``--warmup`` steps each (compilation
 are not timed. A step's time covers forward, backward and the optimizer step. The achieved model FLOP/s
 (6·N·tokens for the linear layers plus 12·L·d·(attended query-key pairs) for attention, N without the
 embedding table) is compared with plain ``torch.matmul`` at the layers' GEMM shapes, measured between
-rounds on the same machine. Prints ONE JSON object.
+rounds on the same machine, and on a GPU with its dense bf16 peak (model FLOP utilisation, MFU). With
+``--lora`` the frozen base needs no weight gradients, so its linear layers count 4·N per token, not 6·N.
+Each row reports its peak host RSS and, on CUDA, its peak GPU memory. Prints ONE JSON object.
 """
 
 from __future__ import annotations
@@ -31,7 +38,20 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import REPO_ROOT, PacedTraining, StepGate, Worker, backbone_sizes, machine, summary, words
+from _harness import (
+    QWEN3_SHAPES,
+    REPO_ROOT,
+    PacedTraining,
+    StepGate,
+    Worker,
+    backbone_sizes,
+    machine,
+    qwen3_config,
+    random_qwen3,
+    random_reward_model,
+    summary,
+    words,
+)
 from matmul_limit import matmul_flops
 
 sys.path.insert(0, str(REPO_ROOT))
@@ -54,29 +74,47 @@ def write_pairs(path: Path, n: int, prompt_words: int, answer_words: int, seed: 
             out.write(json.dumps(record) + "\n")
 
 
-def _backbone_config(cfg: dict[str, Any]) -> Any:
-    from mrrml.model.backbone import BackboneConfig
+# Precision of the rows per device: the CPU trains in fp32; a GPU in bf16-mixed (as the GPU configs).
+PRECISION = {"cpu": "32-true", "cuda": "bf16-mixed"}
 
-    return BackboneConfig("builtin:tiny-qwen3", tiny=backbone_sizes(cfg["hidden"], cfg["layers"]))
+
+def weights_dtype(cfg: dict[str, Any]) -> str:
+    """fp32 weights, except a frozen LoRA base on a GPU, which is kept in bf16 (the compute dtype of a 4-bit
+    base) as the LoRA/QLoRA configs do."""
+    return "bfloat16" if cfg["lora"] and cfg["device"] == "cuda" else "float32"
 
 
 def mrrml_worker(cfg: dict[str, Any], conn: Any) -> PacedTraining:
     import lightning.pytorch as pl
-    import torch
 
     from mrrml.data.datamodule import DataSource, RewardDataModule
+    from mrrml.model.backbone import BackboneConfig
     from mrrml.training.module import RewardModelModule
 
-    torch.manual_seed(0)
     module = RewardModelModule(
-        backbone=_backbone_config(cfg),
+        backbone=BackboneConfig("random-init-qwen3", dtype=weights_dtype(cfg), quantization=cfg["quantization"]),
         matrix="healthbench",
         packing=cfg["packing"],
         max_prompt_tokens=cfg["prompt_tokens"],
         max_answer_tokens=cfg["answer_tokens"],
         lr=1e-5,
         warmup=0,
+        lazy_build=True,
     )
+    # Built here in memory on the device; configure_model keeps a model that is already there.
+    module.reward_model = random_reward_model(
+        cfg["sizes"],
+        cfg["device"],
+        weights_dtype(cfg),
+        cfg["lora"],
+        cfg["prompt_tokens"],
+        cfg["answer_tokens"],
+        quantization=cfg["quantization"],
+    ).train()
+    if cfg["device"] == "cuda":  # the peak GPU memory reported is training's, not that of building the model
+        import torch
+
+        torch.cuda.reset_peak_memory_stats()
     if cfg.get("fused_adamw"):
         _use_fused_adamw(module)
     data = RewardDataModule(
@@ -95,10 +133,10 @@ def mrrml_worker(cfg: dict[str, Any], conn: Any) -> PacedTraining:
 
     def run(gate: StepGate) -> None:
         trainer = pl.Trainer(
-            accelerator="cpu",
+            accelerator=cfg["device"],
             devices=1,
             max_steps=cfg["total_steps"],
-            precision="32-true",
+            precision=PRECISION[cfg["device"]],
             gradient_clip_val=1.0,
             logger=False,
             enable_checkpointing=False,
@@ -137,17 +175,16 @@ def _use_fused_adamw(module: Any) -> None:
 
 
 def trl_worker(cfg: dict[str, Any], conn: Any) -> PacedTraining:
-    import torch
     from datasets import Dataset
-    from transformers import AutoTokenizer, Qwen3ForSequenceClassification, TrainerCallback
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, TrainerCallback
     from trl import RewardConfig, RewardTrainer
 
     from mrrml.data.encoder import ConversationEncoder
     from mrrml.data.records import read_records
-    from mrrml.model.backbone import resolve_source
+    from mrrml.model.backbone import torch_dtype
+    from mrrml.resources import qwen3_tokenizer_dir
 
-    source, _ = resolve_source(_backbone_config(cfg))
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(qwen3_tokenizer_dir(), local_files_only=True)
     encoder = ConversationEncoder(tokenizer, cfg["prompt_tokens"], cfg["answer_tokens"])
     rows = [
         {
@@ -156,11 +193,23 @@ def trl_worker(cfg: dict[str, Any], conn: Any) -> PacedTraining:
         }
         for r in read_records(cfg["data"]).records
     ]
-    torch.manual_seed(0)
-    model = Qwen3ForSequenceClassification.from_pretrained(
-        source, num_labels=1, dtype=torch.float32, attn_implementation="sdpa", local_files_only=True
-    )
-    model.config.pad_token_id = tokenizer.pad_token_id
+    # Same sizes, seed and backbone weights as the mrrml rows (the backbone is initialised first).
+    config = qwen3_config(cfg["sizes"], tokenizer, num_labels=1)
+    model = random_qwen3(config, AutoModelForSequenceClassification, cfg["device"], torch_dtype(weights_dtype(cfg)))
+    peft_config = None
+    if cfg["lora"]:
+        from peft import LoraConfig
+
+        from mrrml.model.backbone import LoraSettings
+
+        lora = LoraSettings(dropout=0.0)
+        peft_config = LoraConfig(
+            r=lora.r,
+            lora_alpha=lora.alpha,
+            lora_dropout=0.0,
+            target_modules=list(lora.target_modules),
+            task_type="SEQ_CLS",
+        )
     args = RewardConfig(
         output_dir=cfg["workdir"],
         per_device_train_batch_size=cfg["batch"],
@@ -168,9 +217,9 @@ def trl_worker(cfg: dict[str, Any], conn: Any) -> PacedTraining:
         learning_rate=1e-5,
         lr_scheduler_type="constant",
         max_grad_norm=1.0,
-        bf16=False,
+        bf16=cfg["device"] == "cuda",
         fp16=False,
-        use_cpu=True,
+        use_cpu=cfg["device"] == "cpu",
         logging_steps=10**6,
         save_strategy="no",
         report_to="none",
@@ -197,15 +246,27 @@ def trl_worker(cfg: dict[str, Any], conn: Any) -> PacedTraining:
             train_dataset=Dataset.from_list(rows),
             processing_class=tokenizer,
             callbacks=[Gate(gate)],
+            peft_config=peft_config,
         )
         trainer.train()
 
     return PacedTraining(run)
 
 
+# Dense bf16 peak FLOP/s of GPUs the check runs on (vendor datasheets, without sparsity).
+GPU_PEAK_BF16 = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12}
+
+
+def gpu_peak_flops() -> float | None:
+    import torch
+
+    name = torch.cuda.get_device_name(0)
+    return next((peak for key, peak in GPU_PEAK_BF16.items() if key in name), None)
+
+
 def model_flops(cfg: dict[str, Any], packed: bool) -> dict[str, float]:
     """Training FLOPs of one step (see module docstring) and the tokens it processes."""
-    sizes = backbone_sizes(cfg["hidden"], cfg["layers"])
+    sizes = cfg["sizes"]
     h, f, layers = sizes["hidden_size"], sizes["intermediate_size"], sizes["num_hidden_layers"]
     d_q = sizes["num_attention_heads"] * sizes["head_dim"]
     d_kv = sizes["num_key_value_heads"] * sizes["head_dim"]
@@ -217,9 +278,10 @@ def model_flops(cfg: dict[str, Any], packed: bool) -> dict[str, float]:
     else:
         tokens = pairs * 2 * (q + a)
         attended = pairs * 2 * ((q + a) * (q + a + 1) // 2)
+    per_token = 4.0 if cfg["lora"] else 6.0  # a frozen base computes no weight gradients
     return {
         "tokens": tokens,
-        "flops": 6.0 * params * tokens + 12.0 * layers * d_q * attended,
+        "flops": per_token * params * tokens + 12.0 * layers * d_q * attended,
         "params_non_embedding": params,
     }
 
@@ -238,7 +300,19 @@ def main(argv: list[str] | None = None) -> int:
         default="mrrml_packed,mrrml_unpacked,trl",
         help="comma-separated; also available: mrrml_packed_fused_adamw (what-if row)",
     )
+    parser.add_argument("--device", default="cpu", choices=sorted(PRECISION))
+    parser.add_argument(
+        "--shape", choices=sorted(QWEN3_SHAPES), help="a real Qwen3's sizes instead of --hidden/--layers"
+    )
+    parser.add_argument("--lora", action="store_true", help="frozen base + LoRA r=16 on q/k/v/o (all rows)")
+    parser.add_argument("--qlora", action="store_true", help="--lora over an NF4 base (bitsandbytes; mrrml rows only)")
     args = parser.parse_args(argv)
+    args.lora = args.lora or args.qlora
+    sizes = QWEN3_SHAPES[args.shape] if args.shape else backbone_sizes(args.hidden, args.layers)
+    import torch
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device is available")
 
     with tempfile.TemporaryDirectory(prefix="mrrml-bench-") as tmp:
         total = args.warmup + args.rounds * args.steps_per_round
@@ -246,8 +320,11 @@ def main(argv: list[str] | None = None) -> int:
         # ~1.3 tokens per word at most; generous word counts so truncation makes every row exactly --seq tokens
         write_pairs(data, args.batch * total, prompt_words=args.seq + 64, answer_words=args.seq + 64)
         base = {
-            "hidden": args.hidden,
-            "layers": args.layers,
+            "shape": args.shape or "custom",
+            "sizes": sizes,
+            "device": args.device,
+            "lora": args.lora,
+            "quantization": "4bit" if args.qlora else None,
             "prompt_tokens": args.seq,
             "answer_tokens": args.seq,
             "batch": args.batch,
@@ -272,21 +349,33 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.rounds):
             for name in names:
                 times[name].extend(workers[name].call("steps", n=args.steps_per_round))
-            ceilings.append(matmul_flops(args.hidden, 2 * args.seq * args.batch, repeats=3)["all_shapes"])
+            ceilings.append(
+                matmul_flops(
+                    sizes["hidden_size"],
+                    2 * args.seq * args.batch,
+                    repeats=3,
+                    dtype=torch.bfloat16 if args.device == "cuda" else torch.float32,
+                    device=args.device,
+                )["all_shapes"]
+            )
+        peak_flops = gpu_peak_flops() if args.device == "cuda" else None
         rows: dict[str, Any] = {}
         for name in names:
             workers[name].call("finish")
-            peak = workers[name].stop()["peak_rss_mb"]
+            memory = workers[name].stop()
             stats = summary(times[name])
             flops = model_flops(base, packed=name.startswith("mrrml_packed"))
+            achieved = flops["flops"] / stats["median_s"]
             rows[name] = {
                 "step_s": stats,
                 "comparisons_per_s": args.batch / stats["median_s"],
                 "comparisons_per_cpu_s": args.batch / stats["median_cpu_s"],
                 "tokens_per_step": flops["tokens"],
-                "model_gflops_per_s": flops["flops"] / stats["median_s"] / 1e9,
-                "fraction_of_matmul": flops["flops"] / stats["median_s"] / max(ceilings),
-                "peak_rss_mb": round(peak, 1),
+                "tokens_per_s": flops["tokens"] / stats["median_s"],
+                "model_gflops_per_s": achieved / 1e9,
+                "fraction_of_matmul": achieved / max(ceilings),
+                "mfu": achieved / peak_flops if peak_flops else None,
+                **memory,
             }
     result: dict[str, Any] = {
         "benchmark": "train_throughput",
@@ -296,10 +385,12 @@ def main(argv: list[str] | None = None) -> int:
             "rounds": args.rounds,
             "steps_per_round": args.steps_per_round,
             "warmup_steps": args.warmup,
-            "dtype": "float32",
+            "precision": PRECISION[args.device],
+            "weights_dtype": weights_dtype(base),
             "params_non_embedding": model_flops(base, False)["params_non_embedding"],
         },
         "matmul_gflops_per_s": round(max(ceilings) / 1e9, 2),
+        "gpu_peak_bf16_tflops": peak_flops / 1e12 if peak_flops else None,
         "rows": rows,
     }
     pairs = [(a, "trl") for a in names if a != "trl" and "trl" in rows]

@@ -35,10 +35,11 @@ Why it is written the way it is:
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -332,14 +333,19 @@ error under ``fullgraph=True``."""
 
 
 def compile_core() -> Callable[..., tuple[Tensor, ...]]:
-    """A fresh ``torch.compile`` of the loss core, with the settings :func:`gprc_loss` uses."""
-    return torch.compile(
-        _gprc_core,
-        fullgraph=True,
-        dynamic=True,
-        recompile_limit=GRAPHS_PER_PROCESS,
-        options={"unroll_reductions_threshold": UNROLL_HEADS_BELOW},
-    )
+    """A fresh ``torch.compile`` of the loss core, with the settings :func:`gprc_loss` uses.
+
+    Recent torch takes the graph limit per compiled function (``torch.compile(recompile_limit=)``);
+    older releases (the 2.11 of common GPU images) only have Dynamo's process-wide limit, which is
+    then raised to :data:`GRAPHS_PER_PROCESS` (never lowered)."""
+    settings: dict[str, Any] = {"fullgraph": True, "dynamic": True}
+    if "recompile_limit" in inspect.signature(torch.compile).parameters:
+        settings["recompile_limit"] = GRAPHS_PER_PROCESS
+    else:
+        import torch._dynamo.config as dynamo
+
+        dynamo.recompile_limit = max(dynamo.recompile_limit, GRAPHS_PER_PROCESS)
+    return torch.compile(_gprc_core, options={"unroll_reductions_threshold": UNROLL_HEADS_BELOW}, **settings)
 
 
 _compiled_core: Callable[..., tuple[Tensor, ...]] | None = None

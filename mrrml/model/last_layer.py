@@ -227,13 +227,11 @@ def pruned_layer_forward(
     """The decoder layer's output at ``positions`` [B, S], written into a copy of ``hidden_states`` [B, T, H].
 
     Keys and values (and the cache update) cover all T tokens; everything after them only the S
-    selected ones. Same keyword interface as the Qwen3/Qwen2/Llama decoder layers of transformers 5.
+    selected ones. Same keyword interface as the Qwen3/Qwen2/Llama decoder layers of transformers 5
+    (the cache arrives as ``cache`` or, before its rename in 5.x, ``past_key_values``).
     """
     if cache is None:
-        cache = kwargs.pop("past_key_values", None)
-    kwargs.pop("past_key_values", None)
-    kwargs.pop("position_ids", None)
-    kwargs.pop("use_cache", None)
+        cache = kwargs.get("past_key_values")
     if position_embeddings is None:
         raise LastLayerError("the decoder layer got no position_embeddings (cos, sin); last-layer pruning needs them")
     batch, length, width = hidden_states.shape
@@ -255,7 +253,8 @@ def pruned_layer_forward(
     cos, sin = position_embeddings
     keys = _rotary(keys, cos, sin)
     if cache is not None:
-        keys, values = cache.update(keys, values, attn.layer_idx, kwargs=kwargs)
+        # No layer kwargs: the dynamic caches scoring uses need none, and Cache.update takes none before 5.x.
+        keys, values = cache.update(keys, values, attn.layer_idx)
 
     gather = positions[..., None]  # [B, S, 1]
     selected = _rows(normed, gather, dim=1)

@@ -288,9 +288,18 @@ class RewardModel(nn.Module):
         dtype: str | torch.dtype | None = None,
         trainable: bool = False,
         trust_remote_code: bool = False,
+        dequantize: bool | None = None,
     ) -> RewardModel:
         """Load a saved model directory. ``dtype`` overrides the backbone dtype; ``trainable`` keeps the
         adapter trainable (to continue training) instead of returning an eval-mode model.
+
+        A model trained with ``quantization`` (QLoRA) loads quantised by default, as it trained. With
+        ``dequantize=True`` its adapter goes over the unquantised base instead (``dtype``, or the
+        config's compute dtype): the model every export and every device other than bitsandbytes'
+        needs, since 4-bit layers can neither be merged into plain weights nor moved. Its scores then
+        differ from the quantised model's by the base's NF4 rounding error, the usual price of merging
+        a QLoRA adapter. ``dequantize=None`` (the default) dequantises exactly when ``device`` is
+        given, so ``load(path, device="cpu")`` works for every model.
 
         A model directory may come from someone else, so it cannot switch on ``trust_remote_code`` by
         itself: only the caller can (``trust_remote_code=True``, the CLI's ``--trust-remote-code``)."""
@@ -312,6 +321,8 @@ class RewardModel(nn.Module):
                 "only for a model you trust"
             )
         cfg = replace(cfg, trust_remote_code=trust_remote_code)
+        if cfg.quantization and (dequantize or (dequantize is None and device is not None)):
+            cfg = replace(cfg, quantization=None)
         if dtype is not None:
             cfg = replace(cfg, dtype=_dtype_name(dtype))
         if config["backbone_weights"]:
@@ -352,7 +363,10 @@ class RewardModel(nn.Module):
         model.norm_std = model.norm_std.to(_device_of(backbone))
         if device is not None:
             if cfg.quantization:
-                raise ConfigError("device: a quantised backbone stays on the device bitsandbytes placed it on")
+                raise ConfigError(
+                    "device: a quantised backbone stays on the device bitsandbytes placed it on; "
+                    "load with dequantize=True to move the model"
+                )
             model.to(device)
         if not trainable:
             model.eval()
@@ -365,9 +379,12 @@ def load(
     device: str | torch.device | None = None,
     dtype: str | torch.dtype | None = None,
     trust_remote_code: bool = False,
+    dequantize: bool | None = None,
 ) -> RewardModel:
     """Load a saved reward model directory (``mrrml.load``); see :meth:`RewardModel.from_pretrained`."""
-    return RewardModel.from_pretrained(path, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
+    return RewardModel.from_pretrained(
+        path, device=device, dtype=dtype, trust_remote_code=trust_remote_code, dequantize=dequantize
+    )
 
 
 # ---------------------------------------------------------------------- helpers

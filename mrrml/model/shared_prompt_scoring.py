@@ -14,11 +14,12 @@ output projection and MLP (``prune_last_layer=False`` turns that off).
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import torch
-import transformers
+from transformers.modeling_outputs import BaseModelOutputWithPast
 
 from ..data.encoder import EncodedExample, pad_batch
 from ..data.packing import group_by_prompt, pack_examples, packed_length
@@ -29,8 +30,9 @@ from .packed_forward import packed_embed
 # Answers scored on a shared prompt's cache run in length buckets whose rows are at least this fraction
 # of the bucket's longest (see length_buckets).
 ANSWER_BUCKET_FILL = 0.75
-# transformers 5 renamed ``past_key_values`` (argument and output field) to ``cache``.
-_CACHE_KEY = "cache" if int(transformers.__version__.split(".")[0]) >= 5 else "past_key_values"
+# transformers renamed ``past_key_values`` (argument and output field) to ``cache`` during 5.x (5.17 still
+# has the old name): ask the output class which one this version uses.
+CACHE_KEY = "cache" if "cache" in {f.name for f in dataclasses.fields(BaseModelOutputWithPast)} else "past_key_values"
 
 
 def grouped_batches(
@@ -93,7 +95,7 @@ def _prefix_shared_embed(
         first = model.backbone(
             input_ids=prompt_ids.to(device), attention_mask=prompt_mask.to(device), use_cache=True, return_dict=True
         )
-    cache = getattr(first, _CACHE_KEY)
+    cache = getattr(first, CACHE_KEY)
 
     owner = [g for g, group in enumerate(groups) for _ in group]  # answer row -> its prompt
     answers = [examples[i].input_ids[prompt_lens[g] :] for g, group in enumerate(groups) for i in group]
@@ -165,7 +167,7 @@ def _answer_pass(
             position_ids=positions.to(device),
             use_cache=True,
             return_dict=True,
-            **{_CACHE_KEY: cache},
+            **{CACHE_KEY: cache},
         )
     return out.last_hidden_state[rows, last]
 

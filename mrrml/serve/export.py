@@ -8,18 +8,31 @@ folded into the heads, ``W' = W·P`` (``P`` = identity without a projection),
 
 so one linear layer on every token's hidden state carries the whole head:
 
-* ``token-classification`` — ``*ForTokenClassification`` with ``num_labels = D`` and classifier
-  ``weight = W'``, ``bias = b``. Its per-token logits are ``l_t = W'·h_t + b``, hence
-  ``s = l[answer_last] − l[prompt_last] + b`` for an anchored model (the two biases cancel in the
-  difference, so ``b`` is added back) and ``s = l[answer_last]`` without the anchor.
+* ``token-classification`` — ``*ForTokenClassification`` with ``num_labels = D`` and a classifier
+  ``score.weight = W'`` WITHOUT a bias (``token_classification_bias: false`` in ``config.json``). Its
+  per-token logits are ``l_t = W'·h_t``, hence ``s = l[answer_last] − l[prompt_last] + b`` for an
+  anchored model and ``s = l[answer_last] + b`` without the anchor; ``b`` is stored in ``config.json``.
+  No bias in the file because vLLM's adapter for ``*ForTokenClassification`` (``as_seq_cls_model`` in
+  ``vllm/model_executor/models/adapters.py``) builds ``score`` with ``bias=False``; only releases since
+  vLLM PR #30666 install a ``score.bias`` found in the checkpoint, older loaders reject it.
 * ``sequence-classification`` — ``*ForSequenceClassification`` (models trained with
   ``anchor=False`` only). transformers pools the logits of the last non-pad token, which is
   ``answer_last`` (the encoder ends every sequence with the end-of-turn token). Its score layer
-  has no bias, so ``s = logits + b``; ``b`` is stored in ``config.json``.
+  has no bias, so ``s = logits + b``.
 
-LoRA adapters are merged into the backbone first. ``config.json`` gets an ``mrrml`` key that says
-all of this in data: dimension ids, bias, how to build the input ids, how to compute the scores,
-the normalisation statistics and the default reward weights; ``matrix.yaml`` is copied beside it.
+Both set ``problem_type: regression``: the scores are real numbers, not class logits, and vLLM's
+sequence ``classify`` task then applies no activation. Serving the token-classification export in vLLM
+(the pooling runner converts it to ``Qwen3ForCausalLM`` + ``score``; :data:`VLLM_SERVE`): ``vllm serve
+DIR --runner pooling --convert classify --pooler-config '{"use_activation": false}'``, then POST
+``/pooling`` with ``{"input": <token ids>, "task": "token_classify"}`` (ids built as the recipe says;
+``use_activation`` false, or the per-token logits come back softmaxed over the D dimensions). The reply
+holds one row of D logits per input token; read rows ``prompt_last`` and ``answer_last``.
+
+LoRA adapters are merged into the backbone first; a QLoRA model must be loaded with
+``dequantize=True`` (``mrrml export`` does), so the adapter merges into the unquantised base.
+``config.json`` gets an ``mrrml`` key that says all of this in data: dimension ids, bias, how to build
+the input ids, how to compute the scores, the normalisation statistics, the default reward weights and
+the vLLM invocation; ``matrix.yaml`` is copied beside it.
 """
 
 from __future__ import annotations
@@ -35,13 +48,21 @@ from ..io import atomic_write_text
 
 FORMATS: tuple[str, ...] = ("token-classification", "sequence-classification")
 
+VLLM_SERVE = {
+    "command": "vllm serve DIR --runner pooling --convert classify --pooler-config '{\"use_activation\": false}'",
+    "endpoint": "/pooling",
+    "request": {"input": "<input_ids>", "task": "token_classify", "use_activation": False},
+    "response": "data[0].data: one row of num_labels logits per input token",
+}
+"""How vLLM serves the token-classification export (flags of vLLM's pooling runner; see module docstring)."""
+
 
 def merged_backbone(model: Any) -> torch.nn.Module:
     """The base transformer with any LoRA adapter merged in. Mutates ``model``'s backbone wrapper."""
     if model.backbone_config.quantization:
         raise ConfigError(
-            "export: the backbone is quantised; save or load the model without quantisation "
-            "(bitsandbytes layers cannot be merged into plain weights exactly)"
+            "export: the backbone is quantised (bitsandbytes layers cannot be merged into plain weights); "
+            "load the model with dequantize=True (or a device) so its adapter goes over the unquantised base"
         )
     backbone = model.backbone
     if hasattr(backbone, "merge_and_unload"):
@@ -61,11 +82,11 @@ def folded_head(model: Any) -> tuple[torch.Tensor, torch.Tensor]:
 def _recipe(model: Any, fmt: str, bias: list[float]) -> dict[str, Any]:
     """The ``mrrml`` entry of the exported config: everything needed to reproduce the scores."""
     if fmt == "token-classification":
-        score = "logits[answer_last] - logits[prompt_last] + bias" if model.anchor else "logits[answer_last]"
+        score = "logits[answer_last] - logits[prompt_last] + bias" if model.anchor else "logits[answer_last] + bias"
     else:
         score = "logits + bias"
     tokenizer = model.tokenizer
-    return {
+    recipe = {
         "format": fmt,
         "dimensions": model.dimensions,
         "anchor": bool(model.anchor),
@@ -93,6 +114,9 @@ def _recipe(model: Any, fmt: str, bias: list[float]) -> dict[str, Any]:
         },
         "matrix": {"name": model.matrix.name, "version": model.matrix.version, "file": "matrix.yaml"},
     }
+    if fmt == "token-classification":
+        recipe["vllm"] = VLLM_SERVE
+    return recipe
 
 
 def export_model(model: Any, out: str | Path, fmt: str = "token-classification") -> Path:
@@ -128,6 +152,8 @@ def export_model(model: Any, out: str | Path, fmt: str = "token-classification")
     config.pad_token_id = model.tokenizer.pad_token_id
     config.classifier_dropout = 0.0
     config.use_cache = False
+    config.problem_type = "regression"
+    config.token_classification_bias = False  # b stays in the recipe (see module docstring)
     config.mrrml = _recipe(model, fmt, bias.tolist())
     auto = AutoModelForTokenClassification if fmt == "token-classification" else AutoModelForSequenceClassification
     dtype = next(backbone.parameters()).dtype
@@ -139,8 +165,6 @@ def export_model(model: Any, out: str | Path, fmt: str = "token-classification")
         raise ConfigError(f"export: head shape {tuple(head.weight.shape)} does not fit W' {tuple(weight.shape)}")
     with torch.no_grad():
         head.weight.copy_(weight.to(head.weight.dtype))
-        if head.bias is not None:  # token classification: b lives in the classifier bias
-            head.bias.copy_(bias.to(head.bias.dtype))
     exported.eval()
 
     out = Path(out)

@@ -152,3 +152,24 @@ def test_one_process_can_compile_the_loss_for_many_models():
             values, _ = values_and_grads(gprc_loss, batch)
             reference, _ = values_and_grads(gprc_loss_reference, batch)
             torch.testing.assert_close(values["loss"], reference["loss"], rtol=1e-5, atol=1e-6)
+
+
+def test_torch_without_a_per_function_recompile_limit_raises_dynamos(monkeypatch):
+    """Older torch (2.11, common on GPU images) has no ``torch.compile(recompile_limit=)``: the loss then
+    raises Dynamo's process-wide limit instead, and several head counts still compile."""
+    real_compile = torch.compile
+
+    def compile_without_recompile_limit(model=None, *, fullgraph=False, dynamic=None, backend="inductor", options=None):
+        return real_compile(model, fullgraph=fullgraph, dynamic=dynamic, backend=backend, options=options)
+
+    monkeypatch.setattr(torch, "compile", compile_without_recompile_limit)
+    torch._dynamo.reset()
+    with torch._dynamo.config.patch(recompile_limit=1):
+        core = gprc.compile_core()
+        assert torch._dynamo.config.recompile_limit == gprc.GRAPHS_PER_PROCESS
+        for heads in (3, 4, 6):
+            batch = make_batch(9, 16, heads, seed=heads)
+            batch.W = torch.nn.Parameter(batch.W.detach().clone())
+            values, _ = values_and_grads(lambda *args, config: gprc._run(core, *args, config=config), batch)
+            reference, _ = values_and_grads(gprc_loss_reference, batch)
+            torch.testing.assert_close(values["loss"], reference["loss"], rtol=1e-5, atol=1e-6)

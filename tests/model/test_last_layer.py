@@ -17,7 +17,7 @@ from mrrml.model.last_layer import (
     pruning_unsupported_reason,
     use_pruning,
 )
-from mrrml.model.shared_prompt_scoring import length_buckets, packed_raw_scores
+from mrrml.model.shared_prompt_scoring import CACHE_KEY, length_buckets, packed_raw_scores
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 
@@ -305,7 +305,11 @@ def test_pruned_backbone_equals_full_layer_with_masks_and_cache(family, attn):
                 [torch.ones(3, 9, dtype=torch.long) if mask is None else mask, torch.ones(3, 4, dtype=torch.long)],
                 dim=1,
             )
-            expected = backbone(input_ids=more, attention_mask=both, cache=full.cache).last_hidden_state
+            expected = backbone(
+                input_ids=more, attention_mask=both, **{CACHE_KEY: getattr(full, CACHE_KEY)}
+            ).last_hidden_state
             with prune_last_layer(backbone, answer_last):
-                got = backbone(input_ids=more, attention_mask=both, cache=pruned.cache).last_hidden_state
+                got = backbone(
+                    input_ids=more, attention_mask=both, **{CACHE_KEY: getattr(pruned, CACHE_KEY)}
+                ).last_hidden_state
             torch.testing.assert_close(got[rows, answer_last], expected[rows, answer_last], **TOL)
