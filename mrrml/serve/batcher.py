@@ -8,7 +8,8 @@ has passed since that first job, calls the batch function once on all rows, and 
 its own slice through a :class:`concurrent.futures.Future`.
 
 Closing is graceful: :meth:`MicroBatcher.close` refuses new jobs but finishes every job already
-accepted, so a server shutting down never drops a request it has taken.
+accepted, so a server shutting down never drops a request it has taken. A job whose future is
+cancelled before the model starts on it (its request timed out) is dropped from its batch unscored.
 """
 
 from __future__ import annotations
@@ -110,8 +111,10 @@ class MicroBatcher(Generic[Item, Result]):
         return not self._thread.is_alive()
 
     def _collect(self, first: _Job) -> tuple[list[_Job], bool]:
-        """The batch that starts with ``first``, and whether the stop marker was reached."""
-        batch, rows = [first], len(first.items)
+        """The batch that starts with ``first``, and whether the stop marker was reached. Jobs whose
+        future was cancelled are left out; the others' futures are marked running (no longer cancellable)."""
+        batch = [first] if first.future.set_running_or_notify_cancel() else []
+        rows = sum(len(job.items) for job in batch)
         deadline = time.monotonic() + self.max_wait_s
         while rows < self.max_batch:
             remaining = deadline - time.monotonic()
@@ -121,8 +124,9 @@ class MicroBatcher(Generic[Item, Result]):
                 break
             if job is _STOP:
                 return batch, True
-            batch.append(job)
-            rows += len(job.items)
+            if job.future.set_running_or_notify_cancel():
+                batch.append(job)
+                rows += len(job.items)
         return batch, False
 
     def _run(self) -> None:
@@ -131,7 +135,8 @@ class MicroBatcher(Generic[Item, Result]):
             if first is _STOP:
                 return
             batch, stop = self._collect(first)
-            self._execute(batch)
+            if batch:
+                self._execute(batch)
             if stop:
                 return
 
