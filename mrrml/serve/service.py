@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,9 +123,7 @@ class RewardService:
         self.dimensions: list[str] = list(model.matrix.dimension_ids)
         self.splitter = QuerySplitter.from_tokenizer(model.tokenizer)
         self._weights: dict[tuple[str | None, str | None], list[float]] = {}
-        self._weights_lock = threading.Lock()
-        self._in_flight = 0
-        self._in_flight_lock = threading.Lock()
+        self._in_flight = 0  # changed on the event loop only
         # Fail at start-up, not on the first request, when the default cell is wrong.
         self.weights(settings.scenario, settings.discipline)
         self.batcher: MicroBatcher[tuple[Prompt, str], RowScores] = MicroBatcher(
@@ -144,16 +140,12 @@ class RewardService:
     def weights(self, scenario: str | None, discipline: str | None) -> list[float]:
         """The matrix weight vector for a cell (cached); unknown or inapplicable cells are a 400."""
         key = (scenario, discipline)
-        with self._weights_lock:
-            if key in self._weights:
-                return self._weights[key]
-        try:
-            vector = list(self.model.matrix.weight_vector(scenario, discipline))
-        except ConfigError as error:
-            raise RequestError(400, f"scenario/discipline: {error}") from error
-        with self._weights_lock:
-            self._weights[key] = vector
-        return vector
+        if key not in self._weights:
+            try:
+                self._weights[key] = list(self.model.matrix.weight_vector(scenario, discipline))
+            except ConfigError as error:
+                raise RequestError(400, f"scenario/discipline: {error}") from error
+        return self._weights[key]
 
     def _check_renders(self, prompts: list[Prompt], field_name: str) -> None:
         # The chat template can reject what the schema allows (role order, missing user turn).
@@ -165,32 +157,26 @@ class RewardService:
 
     @property
     def in_flight(self) -> int:
-        """Requests whose rows are with the batcher and not yet scored."""
+        """Requests waiting for their scores."""
         return self._in_flight
-
-    def _job_done(self, _future: Future) -> None:
-        with self._in_flight_lock:
-            self._in_flight -= 1
 
     async def answer(self, job: ScoringJob) -> dict[str, Any]:
         """Score the job's rows through the batcher and shape the answer. 503 when the server is
         shutting down or no result comes within ``request_timeout_s`` (the job is then withdrawn if
         the model has not started on it); 400 when the model rejects the rows."""
         try:
-            future = self.batcher.submit(job.rows)
+            scores = self.batcher.submit_async(job.rows)
         except BatcherClosed as error:
             raise RequestError(503, str(error)) from error
-        with self._in_flight_lock:
-            self._in_flight += 1
-        future.add_done_callback(self._job_done)
+        self._in_flight += 1
         try:
-            # On a timeout (or when this task is cancelled) wait_for cancels the batcher's future, which
-            # withdraws the job unless the model has already started on it.
-            rows = await asyncio.wait_for(asyncio.wrap_future(future), self.settings.request_timeout_s)
+            rows = await asyncio.wait_for(scores, self.settings.request_timeout_s)
         except asyncio.TimeoutError:
             raise RequestError(503, f"no result within {self.settings.request_timeout_s:g} s") from None
         except MrrmlError as error:
             raise RequestError(400, str(error)) from error
+        finally:
+            self._in_flight -= 1
         return job.answer(rows)
 
     def _limit_rows(self, rows: int, where: str) -> None:

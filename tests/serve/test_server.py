@@ -226,6 +226,20 @@ def test_half_closed_client_still_gets_its_answer(serve):
     assert status == 400 and "Content-Length" in error["error"]
 
 
+def test_accepted_connections_have_tcp_nodelay(serve):
+    """A response is written as headers then body; without TCP_NODELAY, Nagle holds the body until the
+    client acknowledges the headers, which a client delaying its ACKs does only tens of ms later."""
+    server = serve()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")  # keep-alive: the connection stays open
+        assert b"200" in sock.recv(65536).split(b"\r\n", 1)[0]
+        connections = list(server.uvicorn.server_state.connections)
+        assert connections
+        for connection in connections:
+            accepted = connection.transport.get_extra_info("socket")
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+
 def test_a_stalled_client_is_disconnected(serve, monkeypatch):
     monkeypatch.setattr(_Protocol, "stall_timeout", 0.5)
     server = serve()
