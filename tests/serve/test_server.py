@@ -8,6 +8,7 @@ import logging
 import socket
 import threading
 import time
+import urllib.request
 
 import pytest
 import torch
@@ -376,3 +377,20 @@ def test_requests_arriving_during_shutdown_are_refused(reward_model, monkeypatch
     client.join(30)
     assert not stopper.is_alive()
     assert [status for status, _ in in_flight] == [200]
+
+
+def test_openapi_docs_are_open_and_describe_the_api(serve):
+    """/docs and /openapi.json need no token (a browser cannot send one when it opens a page); the
+    description lists the endpoints and, with a token set, the bearer scheme on every closed one."""
+    server = serve(token="docs-token")
+    status, schema = http("GET", f"{server.url}/openapi.json")
+    assert status == 200
+    assert set(schema["paths"]) == {"/get_reward", "/health", "/info", "/score"}
+    assert schema["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+    assert schema["paths"]["/score"]["post"]["security"] == [{"bearer": []}]
+    assert "security" not in schema["paths"]["/health"]["get"]
+    body = schema["paths"]["/score"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"prompts", "responses", "scenario", "discipline"} <= set(body["properties"])
+    with urllib.request.urlopen(f"{server.url}/docs", timeout=30) as page:
+        assert page.status == 200 and b"swagger" in page.read().lower()
+    assert http("GET", f"{server.url}/info")[0] == 401  # the API itself stays closed
