@@ -7,7 +7,8 @@ with SIGTERM (which must drain and exit 0), and prints one JSON object:
 * ``requests_per_s`` — answered requests per second of the measured window;
 * ``latency_ms`` — p50/p90/p99/max of the client-observed latency;
 * ``failures`` — answers with a non-200 status; ``lost`` — requests that got no answer at all;
-* ``server`` — the server's own counters (model calls, mean rows per call) from ``/health``.
+* ``server`` — the server's own counters (model calls, mean rows per call) from ``/health``;
+* ``server_software`` — the ``Server`` header, so a before/after comparison shows which stack it ran.
 
 Without ``--model-dir`` a tiny random-init reward model (``builtin:tiny-qwen3``, the HealthBench
 matrix) is built in a temporary directory. Everything stays on 127.0.0.1 and stops by itself.
@@ -70,9 +71,10 @@ def _post(url: str, body: dict, timeout: float) -> int:
         return error.code
 
 
-def _get(url: str) -> dict:
+def _get(url: str) -> tuple[dict, str]:
+    """(JSON body, the Server header: which HTTP stack answered)."""
     with urllib.request.urlopen(url, timeout=30) as response:
-        return json.loads(response.read())
+        return json.loads(response.read()), response.headers.get("Server", "")
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -137,7 +139,7 @@ def main() -> int:
 
 
 def _load(url: str, args: argparse.Namespace) -> dict:
-    before = _get(f"{url}/health")
+    before, software = _get(f"{url}/health")
     latencies: list[list[float]] = [[] for _ in range(args.clients)]
     statuses: list[dict[int, int]] = [{} for _ in range(args.clients)]
     sent = [0] * args.clients
@@ -170,7 +172,7 @@ def _load(url: str, args: argparse.Namespace) -> dict:
     for t in threads:
         t.join(args.duration + args.timeout + 30)
     elapsed = time.monotonic() - began
-    after = _get(f"{url}/health")
+    after, _ = _get(f"{url}/health")
 
     merged: dict[int, int] = {}
     for s in statuses:
@@ -180,6 +182,7 @@ def _load(url: str, args: argparse.Namespace) -> dict:
     all_latencies = sorted(x * 1000 for xs in latencies for x in xs)
     server_requests = after["requests"] - before["requests"]
     return {
+        "server_software": software,
         "clients": args.clients,
         "duration_s": round(elapsed, 2),
         "sent": sum(sent),

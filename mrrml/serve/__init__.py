@@ -1,6 +1,7 @@
 """Serving and RL integrations: the HTTP reward server, TRL reward functions, export for engines.
 
-* :mod:`mrrml.serve.server` — ``RewardServer`` (``mrrml serve``), over :mod:`~mrrml.serve.service`
+* :mod:`mrrml.serve.server` — ``RewardServer`` (``mrrml serve``): uvicorn serving the FastAPI app of
+  :mod:`~mrrml.serve.app` (routes, token, limits, OpenAPI), over :mod:`~mrrml.serve.service`
   (request rules) and :mod:`~mrrml.serve.batcher` (dynamic micro-batching).
 * :mod:`mrrml.serve.openrlhf` — splitting OpenRLHF ``/get_reward`` queries into prompt and response.
 * :mod:`mrrml.serve.trl` — ``make_reward_funcs`` for ``trl.GRPOTrainer``.

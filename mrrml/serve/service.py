@@ -1,17 +1,21 @@
 """The reward service without HTTP: validate request bodies, batch rows, shape responses.
 
-Kept apart from :mod:`mrrml.serve.server` so the request rules (which field is wrong, which cell of
+Kept apart from :mod:`mrrml.serve.app` so the request rules (which field is wrong, which cell of
 the matrix is meant) are plain functions of JSON values, and the HTTP layer only maps errors to
 status codes. Every rejected body raises :class:`RequestError` naming the offending field, before
 anything reaches the model: a batch mixes rows of many clients, so one bad row must never get in.
+
+A request is served in two steps: :meth:`RewardService.score_job` / :meth:`~RewardService.reward_job`
+validate the body into a :class:`ScoringJob` (its rows, and how their scores become the answer), and
+:meth:`RewardService.answer` hands the rows to the micro-batcher and awaits them on the event loop —
+no thread is held while a request waits for its batch.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
-import threading
-from collections.abc import Sequence
-from concurrent.futures import TimeoutError as FutureTimeout
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +56,14 @@ class RowScores:
 
     raw: list[float]
     normalized: list[float]
+
+
+@dataclass(frozen=True)
+class ScoringJob:
+    """A validated request: the rows for the model and how their scores become the JSON answer."""
+
+    rows: list[tuple[Prompt, str]]
+    answer: Callable[[list[RowScores]], dict[str, Any]]
 
 
 def _check_prompt(value: Any, where: str) -> Prompt:
@@ -111,9 +123,7 @@ class RewardService:
         self.dimensions: list[str] = list(model.matrix.dimension_ids)
         self.splitter = QuerySplitter.from_tokenizer(model.tokenizer)
         self._weights: dict[tuple[str | None, str | None], list[float]] = {}
-        self._weights_lock = threading.Lock()
-        self._in_flight = 0
-        self._in_flight_lock = threading.Lock()
+        self._in_flight = 0  # changed on the event loop only
         # Fail at start-up, not on the first request, when the default cell is wrong.
         self.weights(settings.scenario, settings.discipline)
         self.batcher: MicroBatcher[tuple[Prompt, str], RowScores] = MicroBatcher(
@@ -126,20 +136,16 @@ class RewardService:
         raw, normalized = result.raw.tolist(), result.normalized.tolist()
         return [RowScores(_finite(r, "raw"), _finite(n, "normalized")) for r, n in zip(raw, normalized)]
 
-    # ---- request side (handler threads) -----------------------------------------------------
+    # ---- request side (the event loop) ------------------------------------------------------
     def weights(self, scenario: str | None, discipline: str | None) -> list[float]:
         """The matrix weight vector for a cell (cached); unknown or inapplicable cells are a 400."""
         key = (scenario, discipline)
-        with self._weights_lock:
-            if key in self._weights:
-                return self._weights[key]
-        try:
-            vector = list(self.model.matrix.weight_vector(scenario, discipline))
-        except ConfigError as error:
-            raise RequestError(400, f"scenario/discipline: {error}") from error
-        with self._weights_lock:
-            self._weights[key] = vector
-        return vector
+        if key not in self._weights:
+            try:
+                self._weights[key] = list(self.model.matrix.weight_vector(scenario, discipline))
+            except ConfigError as error:
+                raise RequestError(400, f"scenario/discipline: {error}") from error
+        return self._weights[key]
 
     def _check_renders(self, prompts: list[Prompt], field_name: str) -> None:
         # The chat template can reject what the schema allows (role order, missing user turn).
@@ -151,25 +157,27 @@ class RewardService:
 
     @property
     def in_flight(self) -> int:
-        """Requests submitted to the batcher and not yet answered."""
+        """Requests waiting for their scores."""
         return self._in_flight
 
-    def _run(self, prompts: list[Prompt], answers: list[str]) -> list[RowScores]:
+    async def answer(self, job: ScoringJob) -> dict[str, Any]:
+        """Score the job's rows through the batcher and shape the answer. 503 when the server is
+        shutting down or no result comes within ``request_timeout_s`` (the job is then withdrawn if
+        the model has not started on it); 400 when the model rejects the rows."""
         try:
-            future = self.batcher.submit(list(zip(prompts, answers)))
+            scores = self.batcher.submit_async(job.rows)
         except BatcherClosed as error:
             raise RequestError(503, str(error)) from error
-        with self._in_flight_lock:
-            self._in_flight += 1
+        self._in_flight += 1
         try:
-            return future.result(timeout=self.settings.request_timeout_s)
-        except FutureTimeout as error:
-            raise RequestError(503, f"no result within {self.settings.request_timeout_s:g} s") from error
+            rows = await asyncio.wait_for(scores, self.settings.request_timeout_s)
+        except asyncio.TimeoutError:
+            raise RequestError(503, f"no result within {self.settings.request_timeout_s:g} s") from None
         except MrrmlError as error:
             raise RequestError(400, str(error)) from error
         finally:
-            with self._in_flight_lock:
-                self._in_flight -= 1
+            self._in_flight -= 1
+        return job.answer(rows)
 
     def _limit_rows(self, rows: int, where: str) -> None:
         """413 for a request with more rows than one request may hold: one request must not occupy the
@@ -180,7 +188,7 @@ class RewardService:
                 413, f"{where}: {rows} rows exceed the limit of {limit} rows per request; split the request"
             )
 
-    def score(self, body: Any) -> dict[str, Any]:
+    def score_job(self, body: Any) -> ScoringJob:
         """``POST /score``: per-dimension raw and normalised scores and the weighted reward."""
         if not isinstance(body, dict):
             raise RequestError(400, "body: expected a JSON object with 'prompts' and 'responses'")
@@ -201,23 +209,26 @@ class RewardService:
         discipline = _optional_id(body, "discipline", self.settings.discipline)
         weights = self.weights(scenario, discipline)
         self._check_renders(prompts, "prompts")
-        rows = self._run(prompts, responses)
-        return {
-            "dimensions": self.dimensions,
-            "scenario": scenario,
-            "discipline": discipline,
-            "weights": dict(zip(self.dimensions, weights)),
-            "results": [
-                {
-                    "raw": dict(zip(self.dimensions, row.raw)),
-                    "normalized": dict(zip(self.dimensions, row.normalized)),
-                    "reward": sum(w * n for w, n in zip(weights, row.normalized)),
-                }
-                for row in rows
-            ],
-        }
 
-    def get_reward(self, body: Any) -> dict[str, Any]:
+        def answer(rows: list[RowScores]) -> dict[str, Any]:
+            return {
+                "dimensions": self.dimensions,
+                "scenario": scenario,
+                "discipline": discipline,
+                "weights": dict(zip(self.dimensions, weights)),
+                "results": [
+                    {
+                        "raw": dict(zip(self.dimensions, row.raw)),
+                        "normalized": dict(zip(self.dimensions, row.normalized)),
+                        "reward": sum(w * n for w, n in zip(weights, row.normalized)),
+                    }
+                    for row in rows
+                ],
+            }
+
+        return ScoringJob(list(zip(prompts, responses)), answer)
+
+    def reward_job(self, body: Any) -> ScoringJob:
         """``POST /get_reward`` (OpenRLHF): full query strings in, one reward per query out.
 
         Fields other than ``query``, ``prompts``, ``scenario`` and ``discipline`` (OpenRLHF also sends
@@ -244,12 +255,14 @@ class RewardService:
             prompts.append(_check_prompt(prompt, f"query[{i}] (prompt part)"))
             answers.append(answer)
         self._check_renders(prompts, "query")
-        rows = self._run(prompts, answers)
-        rewards = [sum(w * n for w, n in zip(weights, row.normalized)) for row in rows]
-        return {
-            "rewards": rewards,
-            "normalized": {d: [row.normalized[j] for row in rows] for j, d in enumerate(self.dimensions)},
-        }
+
+        def answer(rows: list[RowScores]) -> dict[str, Any]:
+            return {
+                "rewards": [sum(w * n for w, n in zip(weights, row.normalized)) for row in rows],
+                "normalized": {d: [row.normalized[j] for row in rows] for j, d in enumerate(self.dimensions)},
+            }
+
+        return ScoringJob(list(zip(prompts, answers)), answer)
 
     def health(self) -> dict[str, Any]:
         stats = self.batcher.stats

@@ -8,6 +8,7 @@ JSON bodies (many examples, cheap), and raw bytes over a real socket to a real s
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 
@@ -75,14 +76,14 @@ def service(tiny_rm):
 def test_fuzzed_body_is_answered_or_refused_with_4xx(service, path):
     from mrrml.serve.service import RequestError
 
-    handler = service.score if path == "/score" else service.get_reward
+    prepare = service.score_job if path == "/score" else service.reward_job
 
     @fuzz_settings(60)
     @given(body=bodies(path))
     def run(body) -> None:
         FUZZED[f"server {path} (direct)"] = FUZZED.get(f"server {path} (direct)", 0) + 1
         try:
-            answer = handler(body)
+            answer = asyncio.run(service.answer(prepare(body)))  # validate, score through the batcher, shape
         except RequestError as error:
             assert 400 <= error.status < 500 and str(error)
             return

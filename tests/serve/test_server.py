@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import socket
 import threading
 import time
+import urllib.request
 
 import pytest
 import torch
 
-from mrrml.serve.server import RewardServer
+from mrrml.serve.server import RewardServer, _Protocol
 from mrrml.serve.service import ServeSettings
 
 from .serve_helpers import CountingScorer, http
@@ -113,7 +116,8 @@ def test_bearer_token(serve, caplog):
     token = "s3cret-token-value"
     server = serve(token=token)
     body = {"prompts": PROMPTS[:1], "responses": ANSWERS[:1]}
-    with caplog.at_level(logging.DEBUG, logger="mrrml.serve"):
+    # Every logger at DEBUG (uvicorn's included): the token must not reach any of them.
+    with caplog.at_level(logging.DEBUG):
         assert http("POST", f"{server.url}/score", body)[0] == 401
         status, error = http("POST", f"{server.url}/score", body, token="wrong")
         assert status == 401 and "token" in error["error"]
@@ -121,7 +125,8 @@ def test_bearer_token(serve, caplog):
         assert http("POST", f"{server.url}/score", body, token=token)[0] == 200
         assert http("GET", f"{server.url}/info", token=token)[0] == 200
         assert http("GET", f"{server.url}/health")[0] == 200  # probes need no token
-    assert caplog.records, "requests are logged"
+    access = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
+    assert any('"POST /score HTTP/1.1" 401' in line for line in access), access  # requests are logged
     assert token not in caplog.text
 
 
@@ -166,30 +171,85 @@ def test_malformed_get_reward_and_routes(serve):
     assert http("POST", f"{server.url}/info", {})[0] == 405
 
 
-def _raw_exchange(port: int, head: bytes, body: bytes = b"") -> bytes:
+def _raw_exchange(port: int, head: bytes, body: bytes = b"", half_close: bool = False) -> bytes:
+    """Send raw bytes (then, with ``half_close``, shut the sending side) and read until the server closes."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(head + body)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        return _read_all(sock)
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _answer(reply: bytes) -> tuple[int, dict]:
+    """(status, JSON body) of a raw HTTP/1.1 reply (the server speaks HTTP/1.1)."""
+    head, _, body = reply.partition(b"\r\n\r\n")
+    version, status = head.split(b" ", 2)[:2]
+    assert version == b"HTTP/1.1", reply[:80]
+    return int(status), json.loads(body)
 
 
 def test_oversized_and_unsized_bodies(serve):
     server = serve(max_body_bytes=2048)
     # Content-Length over the limit is refused from the headers alone: no body is ever sent here.
     reply = _raw_exchange(server.port, b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n")
-    assert reply.startswith(b"HTTP/1.0 413"), reply[:80]
+    assert _answer(reply)[0] == 413, reply[:80]
     # A real client sending a too-large body gets the 413 too (not a connection reset).
     big = {"prompts": ["q" * 4000], "responses": ["a"]}
     status, error = http("POST", f"{server.url}/score", big)
     assert status == 413 and "2048" in error["error"]
     reply = _raw_exchange(server.port, b"POST /score HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert reply.startswith(b"HTTP/1.0 411")
+    assert _answer(reply)[0] == 411
     reply = _raw_exchange(server.port, b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
-    assert reply.startswith(b"HTTP/1.0 400")
+    status, error = _answer(reply)  # the HTTP parser's own refusal has the same JSON shape
+    assert status == 400 and error["status"] == 400 and "malformed HTTP request" in error["error"]
+    status, error = _answer(_raw_exchange(server.port, b"NOT HTTP AT ALL\r\n\r\n"))
+    assert status == 400 and "malformed HTTP request" in error["error"]
     # The server still serves after all that.
     assert http("POST", f"{server.url}/score", {"prompts": ["q"], "responses": ["a"]})[0] == 200
+
+
+def test_half_closed_client_still_gets_its_answer(serve):
+    """A client that shuts its sending side after the request (HTTP/1.0 style) is answered, not dropped."""
+    server = serve()
+    body = json.dumps({"prompts": ["q"], "responses": ["a"]}).encode()
+    head = b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
+    status, answer = _answer(_raw_exchange(server.port, head, body, half_close=True))
+    assert status == 200 and len(answer["results"]) == 1
+    # A body cut short by the half-close is a 400 naming the cause, not a silent close.
+    status, error = _answer(_raw_exchange(server.port, head, body[:-5], half_close=True))
+    assert status == 400 and "Content-Length" in error["error"]
+
+
+def test_accepted_connections_have_tcp_nodelay(serve):
+    """A response is written as headers then body; without TCP_NODELAY, Nagle holds the body until the
+    client acknowledges the headers, which a client delaying its ACKs does only tens of ms later."""
+    server = serve()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")  # keep-alive: the connection stays open
+        assert b"200" in sock.recv(65536).split(b"\r\n", 1)[0]
+        connections = list(server.uvicorn.server_state.connections)
+        assert connections
+        for connection in connections:
+            accepted = connection.transport.get_extra_info("socket")
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+
+def test_a_stalled_client_is_disconnected(serve, monkeypatch):
+    monkeypatch.setattr(_Protocol, "stall_timeout", 0.5)
+    server = serve()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")  # then nothing
+        started = time.monotonic()
+        assert _read_all(sock) == b""  # closed by the server, no answer owed to half a request
+        assert time.monotonic() - started < 5
+    assert http("GET", f"{server.url}/health")[0] == 200
 
 
 def test_concurrent_clients_are_micro_batched(serve, reward_model, monkeypatch):
@@ -264,17 +324,73 @@ def test_rows_per_request_are_limited(serve):
     assert http("POST", f"{server.url}/score", {"prompts": PROMPTS[:2], "responses": ANSWERS[:2]})[0] == 200
 
 
+def _pause_accepting(server: RewardServer) -> None:
+    """Stand in for an event loop too busy to accept: take the listening socket out of its selector, so
+    new connections stay in the kernel's listen backlog (completed, never accepted)."""
+    loop = server.uvicorn.loop
+
+    async def pause() -> None:
+        loop.remove_reader(server.listener.fileno())
+
+    asyncio.run_coroutine_threadsafe(pause(), loop).result(10)
+
+
 def test_stop_answers_connections_waiting_in_the_backlog(reward_model):
     """A connection the kernel completed but the server never accepted gets a 503 at stop, not a reset."""
     server = RewardServer(reward_model, ServeSettings(port=0)).start()
-    server.httpd.shutdown()  # the accept loop is gone; the listening socket still takes connections
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-    sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+    _pause_accepting(server)
+    socks = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(3)]
+    for sock in socks:
+        sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
     server.stop()
-    chunks = []
-    while chunk := sock.recv(65536):
-        chunks.append(chunk)
-    sock.close()
-    reply = b"".join(chunks)
-    assert reply.startswith(b"HTTP/1.0 503"), reply[:80]
-    assert b"shutting down" in reply
+    for sock in socks:
+        with sock:
+            status, error = _answer(_read_all(sock))
+        assert status == 503 and "shutting down" in error["error"]
+
+
+def test_requests_arriving_during_shutdown_are_refused(reward_model, monkeypatch):
+    """A connection accepted before the stop whose request comes during it gets a 503; one that never
+    sends a request is closed after a short grace, and neither holds the shutdown up."""
+    counter = CountingScorer(reward_model, hold=True)
+    monkeypatch.setattr(reward_model, "score", counter)
+    server = RewardServer(reward_model, ServeSettings(port=0, max_wait_ms=1)).start()
+    in_flight: list[tuple[int, dict]] = []
+    body = {"prompts": PROMPTS[:1], "responses": ANSWERS[:1]}
+    client = threading.Thread(target=lambda: in_flight.append(http("POST", f"{server.url}/score", body)))
+    client.start()
+    assert counter.entered.wait(30)  # one request holds the shutdown open while the others arrive
+    late, silent = (socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(2))
+    assert http("GET", f"{server.url}/health")[0] == 200  # both connections have been accepted by now
+    stopper = threading.Thread(target=server.stop)
+    stopper.start()
+    assert server.draining.wait(10)
+    payload = json.dumps(body).encode()
+    late.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(payload) + payload)
+    with late:
+        status, error = _answer(_read_all(late))
+    assert status == 503 and "shutting down" in error["error"]
+    with silent:
+        assert _read_all(silent) == b""
+    counter.release.set()
+    stopper.join(30)
+    client.join(30)
+    assert not stopper.is_alive()
+    assert [status for status, _ in in_flight] == [200]
+
+
+def test_openapi_docs_are_open_and_describe_the_api(serve):
+    """/docs and /openapi.json need no token (a browser cannot send one when it opens a page); the
+    description lists the endpoints and, with a token set, the bearer scheme on every closed one."""
+    server = serve(token="docs-token")
+    status, schema = http("GET", f"{server.url}/openapi.json")
+    assert status == 200
+    assert set(schema["paths"]) == {"/get_reward", "/health", "/info", "/score"}
+    assert schema["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+    assert schema["paths"]["/score"]["post"]["security"] == [{"bearer": []}]
+    assert "security" not in schema["paths"]["/health"]["get"]
+    body = schema["paths"]["/score"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"prompts", "responses", "scenario", "discipline"} <= set(body["properties"])
+    with urllib.request.urlopen(f"{server.url}/docs", timeout=30) as page:
+        assert page.status == 200 and b"swagger" in page.read().lower()
+    assert http("GET", f"{server.url}/info")[0] == 401  # the API itself stays closed
