@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.utilities import rank_zero_warn
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch import Tensor
 
 from ..data.datamodule import resolve_matrix
@@ -30,6 +30,9 @@ from ..losses.gprc import GPRCConfig, gprc_loss, rated_loss
 from ..model.backbone import BackboneConfig
 from ..model.packed_forward import Packing, check_packing, embed_batch
 from .metrics import ScoreMoments, TripletMetrics
+
+if TYPE_CHECKING:
+    from .feature_cache import CachedFeatures
 
 
 def warmup_cosine(step: int, total: int, warmup: int, min_ratio: float) -> float:
@@ -72,6 +75,14 @@ class RewardModelModule(pl.LightningModule):
             (the default) packs a batch only where that is estimated to cost fewer multiply-adds
             (:func:`~mrrml.model.packed_forward.packing_saves_work`: wide backbones, yes; a hidden-96 toy
             with long answers, no); ``true`` always packs, ``false`` never.
+        freeze_backbone: train only the projection and the heads on a fixed backbone (no gradients, eval
+            mode, no optimizer state for it): the linear-probing stage of multi-objective reward models
+            such as ArmoRM. Needs ``projection_dim``: with a fixed backbone ``z`` would be fixed too, and
+            GPRC's perp term (where the medium answer lies) would have nothing to shape.
+        feature_cache: with ``freeze_backbone``, compute each answer's backbone features once and keep
+            them on disk keyed by content and backbone (:mod:`mrrml.training.feature_cache`), so later
+            epochs and later runs skip the backbone; ``false`` runs the frozen backbone every step.
+        feature_cache_dir: where the feature cache lives (default ``<mrrml cache dir>/features``).
     """
 
     def __init__(
@@ -93,6 +104,9 @@ class RewardModelModule(pl.LightningModule):
         freeze_embeddings: bool = False,
         lazy_build: bool = False,
         packing: Packing = "auto",
+        freeze_backbone: bool = False,
+        feature_cache: bool = True,
+        feature_cache_dir: str | None = None,
     ):
         super().__init__()
         if isinstance(backbone, dict):
@@ -114,6 +128,19 @@ class RewardModelModule(pl.LightningModule):
         self.max_prompt_tokens, self.max_answer_tokens = max_prompt_tokens, max_answer_tokens
         self.freeze_embeddings = freeze_embeddings
         self.packing = check_packing(packing)
+        if freeze_backbone and not projection_dim:
+            raise ConfigError(
+                "model.freeze_backbone needs model.projection_dim (e.g. 256): with a frozen backbone the "
+                "projection is the only layer GPRC can shape"
+            )
+        if freeze_backbone and backbone.lora is not None:
+            raise ConfigError("model.freeze_backbone trains no backbone weights: remove model.backbone.lora")
+        self.freeze_backbone, self.feature_cache, self.feature_cache_dir = (
+            freeze_backbone,
+            feature_cache,
+            feature_cache_dir,
+        )
+        self._cached_features: CachedFeatures | None = None
         # bitsandbytes layers do not compile; the loss region is tiny, eager costs little there.
         self.compile_loss = compile_loss and backbone.quantization is None
         # Plain values only, so Lightning checkpoints load with torch.load(weights_only=True).
@@ -136,6 +163,9 @@ class RewardModelModule(pl.LightningModule):
                 "freeze_embeddings": freeze_embeddings,
                 "lazy_build": lazy_build,
                 "packing": packing,
+                "freeze_backbone": freeze_backbone,
+                "feature_cache": feature_cache,
+                "feature_cache_dir": feature_cache_dir,
             }
         )
         self.reward_model: Any = None
@@ -163,10 +193,45 @@ class RewardModelModule(pl.LightningModule):
             self.reward_model.train()
             if self.freeze_embeddings:
                 self.reward_model.backbone.get_input_embeddings().weight.requires_grad_(False)
+            if self.freeze_backbone:
+                self.reward_model.backbone.requires_grad_(False)
+                self.reward_model.backbone.eval()
+
+    def train(self, mode: bool = True) -> RewardModelModule:
+        """Lightning switches the whole module to training mode between evaluations; a frozen backbone
+        stays in eval mode (no dropout), so its features are the fixed function the cache relies on."""
+        super().train(mode)
+        if getattr(self, "freeze_backbone", False) and self.reward_model is not None:
+            self.reward_model.backbone.eval()
+        return self
 
     # -- forward and losses -----------------------------------------------------------------------
     def embed(self, batch: dict[str, Any]) -> Tensor:
+        if self.freeze_backbone and self.feature_cache:
+            return self.reward_model.heads.project(self.cached_features().features(batch))
         return embed_batch(self.reward_model, batch, packing=self.packing)
+
+    def cached_features(self) -> CachedFeatures:
+        """The frozen backbone's feature cache, opened on first use: after Lightning has moved and cast the
+        backbone, so the fingerprint is that of the weights that actually run."""
+        if self._cached_features is None:
+            from .feature_cache import CachedFeatures  # imports transformers: only when a cache is used
+
+            self._cached_features = CachedFeatures(self.reward_model, self.feature_cache_dir, self.packing)
+        return self._cached_features
+
+    def on_train_epoch_end(self) -> None:
+        if self.freeze_backbone and self.feature_cache:
+            # Each rank saves the features it computed, then reads the other ranks': next epoch's
+            # batches go to other ranks, and none of them should run the backbone again.
+            self.cached_features().store.flush()
+            self.trainer.strategy.barrier("mrrml-feature-cache")
+            self.cached_features().store.refresh()
+
+    def teardown(self, stage: str) -> None:
+        if self._cached_features is not None:
+            self._cached_features.store.flush()
+            rank_zero_info(self._cached_features.summary())
 
     def losses(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor], Tensor]:
         """(total loss, every term, scores [rows, D]) of one batch."""
