@@ -198,8 +198,9 @@ class RewardModelModule(pl.LightningModule):
                 self.reward_model.backbone.eval()
 
     def train(self, mode: bool = True) -> RewardModelModule:
-        """Lightning switches the whole module to training mode between evaluations; a frozen backbone
-        stays in eval mode (no dropout), so its features are the fixed function the cache relies on."""
+        """A frozen backbone stays in eval mode (no dropout), so its features are the fixed function the
+        cache relies on, whoever calls ``train()`` (Lightning keeps submodules' modes during fit, but
+        ``on_train_end`` and users switch the whole module)."""
         super().train(mode)
         if getattr(self, "freeze_backbone", False) and self.reward_model is not None:
             self.reward_model.backbone.eval()
