@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.strategies import FSDPStrategy
-from lightning.pytorch.utilities import GradClipAlgorithmType, rank_zero_warn
+from lightning.pytorch.utilities import GradClipAlgorithmType, rank_zero_info, rank_zero_warn
 from torch import Tensor
 from torch.distributed.tensor import DTensor
 
@@ -40,6 +40,9 @@ from ..model.backbone import BackboneConfig
 from ..model.packed_forward import Packing, check_packing, embed_batch
 from .metrics import ScoreMoments, TripletMetrics
 from .sharding import assemble, is_sharded, load_from_rank0, shard
+
+if TYPE_CHECKING:
+    from .feature_cache import CachedFeatures
 
 
 def warmup_cosine(step: int, total: int, warmup: int, min_ratio: float) -> float:
@@ -86,6 +89,14 @@ class RewardModelModule(pl.LightningModule):
             (the default) packs a batch only where that is estimated to cost fewer multiply-adds
             (:func:`~mrrml.model.packed_forward.packing_saves_work`: wide backbones, yes; a hidden-96 toy
             with long answers, no); ``true`` always packs, ``false`` never.
+        freeze_backbone: train only the projection and the heads on a fixed backbone (no gradients, eval
+            mode, no optimizer state for it): the linear-probing stage of multi-objective reward models
+            such as ArmoRM. Needs ``projection_dim``: with a fixed backbone ``z`` would be fixed too, and
+            GPRC's perp term (where the medium answer lies) would have nothing to shape.
+        feature_cache: with ``freeze_backbone``, compute each answer's backbone features once and keep
+            them on disk keyed by content and backbone (:mod:`mrrml.training.feature_cache`), so later
+            epochs and later runs skip the backbone; ``false`` runs the frozen backbone every step.
+        feature_cache_dir: where the feature cache lives (default ``<mrrml cache dir>/features``).
     """
 
     def __init__(
@@ -107,6 +118,9 @@ class RewardModelModule(pl.LightningModule):
         freeze_embeddings: bool = False,
         lazy_build: bool = False,
         packing: Packing = "auto",
+        freeze_backbone: bool = False,
+        feature_cache: bool = True,
+        feature_cache_dir: str | None = None,
     ):
         super().__init__()
         if isinstance(backbone, dict):
@@ -128,6 +142,19 @@ class RewardModelModule(pl.LightningModule):
         self.max_prompt_tokens, self.max_answer_tokens = max_prompt_tokens, max_answer_tokens
         self.freeze_embeddings = freeze_embeddings
         self.packing = check_packing(packing)
+        if freeze_backbone and not projection_dim:
+            raise ConfigError(
+                "model.freeze_backbone needs model.projection_dim (e.g. 256): with a frozen backbone the "
+                "projection is the only layer GPRC can shape"
+            )
+        if freeze_backbone and backbone.lora is not None:
+            raise ConfigError("model.freeze_backbone trains no backbone weights: remove model.backbone.lora")
+        self.freeze_backbone, self.feature_cache, self.feature_cache_dir = (
+            freeze_backbone,
+            feature_cache,
+            feature_cache_dir,
+        )
+        self._cached_features: CachedFeatures | None = None
         # bitsandbytes layers do not compile; the loss region is tiny, eager costs little there.
         self.compile_loss = compile_loss and backbone.quantization is None
         # Plain values only, so Lightning checkpoints load with torch.load(weights_only=True).
@@ -150,6 +177,9 @@ class RewardModelModule(pl.LightningModule):
                 "freeze_embeddings": freeze_embeddings,
                 "lazy_build": lazy_build,
                 "packing": packing,
+                "freeze_backbone": freeze_backbone,
+                "feature_cache": feature_cache,
+                "feature_cache_dir": feature_cache_dir,
             }
         )
         self.reward_model: Any = None
@@ -165,6 +195,12 @@ class RewardModelModule(pl.LightningModule):
 
         Lightning calls this after the strategy has set up the processes (a second call is a no-op)."""
         mesh = self.device_mesh
+        if mesh is not None and self.freeze_backbone:
+            # The cache's backbone fingerprint hashes the weights as loaded; shards would hash a slice.
+            raise ConfigError(
+                "model.freeze_backbone: not supported under FSDP2 sharding; a frozen backbone trains "
+                "only the projection and heads, so replicate it (DDP) instead"
+            )
         source: dict[str, Tensor] | None = None
         if self.reward_model is None:
             self.reward_model, source = self._new_reward_model(sharded=mesh is not None)
@@ -172,6 +208,9 @@ class RewardModelModule(pl.LightningModule):
             self.reward_model.train()
             if self.freeze_embeddings:
                 self.reward_model.backbone.get_input_embeddings().weight.requires_grad_(False)
+            if self.freeze_backbone:
+                self.reward_model.backbone.requires_grad_(False)
+                self.reward_model.backbone.eval()
         if mesh is not None and not is_sharded(self):
             shard(self, self.reward_model, mesh["data_parallel"], str(self.trainer.precision))
             if source is not None:
@@ -208,8 +247,19 @@ class RewardModelModule(pl.LightningModule):
                 "in fp32 beside a bf16 or 4-bit backbone and runs on CPUs for testing (docs/gpu.md)"
             )
 
+    def train(self, mode: bool = True) -> RewardModelModule:
+        """A frozen backbone stays in eval mode (no dropout), so its features are the fixed function the
+        cache relies on, whoever calls ``train()`` (Lightning keeps submodules' modes during fit, but
+        ``on_train_end`` and users switch the whole module)."""
+        super().train(mode)
+        if getattr(self, "freeze_backbone", False) and self.reward_model is not None:
+            self.reward_model.backbone.eval()
+        return self
+
     # -- forward and losses -----------------------------------------------------------------------
     def embed(self, batch: dict[str, Any]) -> Tensor:
+        if self.freeze_backbone and self.feature_cache:
+            return self.reward_model.heads.project(self.cached_features().features(batch))
         return embed_batch(self.reward_model, batch, packing=self.packing)
 
     def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor], Tensor]:
@@ -219,6 +269,28 @@ class RewardModelModule(pl.LightningModule):
         the weights of the root group, the heads, which the loss reads directly as well as through
         the heads' forward."""
         return self.losses(batch)
+
+    def cached_features(self) -> CachedFeatures:
+        """The frozen backbone's feature cache, opened on first use: after Lightning has moved and cast the
+        backbone, so the fingerprint is that of the weights that actually run."""
+        if self._cached_features is None:
+            from .feature_cache import CachedFeatures  # imports transformers: only when a cache is used
+
+            self._cached_features = CachedFeatures(self.reward_model, self.feature_cache_dir, self.packing)
+        return self._cached_features
+
+    def on_train_epoch_end(self) -> None:
+        if self.freeze_backbone and self.feature_cache:
+            # Each rank saves the features it computed, then reads the other ranks': next epoch's
+            # batches go to other ranks, and none of them should run the backbone again.
+            self.cached_features().store.flush()
+            self.trainer.strategy.barrier("mrrml-feature-cache")
+            self.cached_features().store.refresh()
+
+    def teardown(self, stage: str) -> None:
+        if self._cached_features is not None:
+            self._cached_features.store.flush()
+            rank_zero_info(self._cached_features.summary())
 
     def losses(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor], Tensor]:
         """(total loss, every term, scores [rows, D]) of one batch (call the module, not this, under FSDP)."""
