@@ -111,6 +111,20 @@ class DemoCLI(MrrmlCLI):
         return DemoOptions(**{f: self.config[f] for f in DemoOptions.__dataclass_fields__})
 
 
+def build_demo_cli(argv: list[str], cli_class: type[DemoCLI] = DemoCLI) -> DemoCLI:
+    """Parse ``argv`` over configs/demo.yaml and build model, data module and trainer."""
+    description = (__doc__ or "").split("\n\n")[0].strip("`").replace("``", "")
+    cli = build_cli(
+        argv,
+        run=False,
+        cli_class=cli_class,
+        default_config_files=[DEMO_CONFIG],
+        prog="mrrml demo",
+        description=description,
+    )
+    return cast(DemoCLI, cli)
+
+
 def synthesize(matrix: Any, out: Path, n: int, seed: int, console: Any) -> dict[str, Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -285,7 +299,7 @@ def run(argv: list[str]) -> int:
 
     from ..training.report import write_report
 
-    cli = cast(DemoCLI, build_cli(argv, run=False, cli_class=DemoCLI, default_config=DEMO_CONFIG))
+    cli = build_demo_cli(argv)
     options = cli.options
     settings = yaml.safe_load(cli.parser.dump(cli.config, skip_link_targets=False))
     console = Console()

@@ -59,9 +59,6 @@ class Sampler(Endpoint):
     """The policy under test: an OpenAI-compatible endpoint, or a local model with --sampler.local_model.
 
     Args:
-        base_url: URL up to /v1, e.g. http://127.0.0.1:8000/v1.
-        model: model name sent in each request.
-        api_key_env: name of the environment variable that holds the API key.
         local_model: local transformers model directory to sample from instead of an endpoint.
         system_message: system message prepended to every prompt (recorded in the report).
         temperature: sampling temperature.
@@ -83,9 +80,6 @@ class Grader(Endpoint):
     """The rubric grader: an OpenAI-compatible endpoint and how it is asked.
 
     Args:
-        base_url: URL up to /v1, e.g. http://127.0.0.1:8001/v1.
-        model: model name sent in each request.
-        api_key_env: name of the environment variable that holds the API key.
         template: file with the grader prompt (<<conversation>>, <<rubric_item>>); default: the
             official prompt from nvidia-simple-evals, else a built-in one.
         max_tokens: grader reply budget.

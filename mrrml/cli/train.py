@@ -14,6 +14,7 @@ import os
 import sys
 import warnings
 from operator import attrgetter
+from typing import Any
 
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
@@ -39,14 +40,12 @@ class MrrmlCLI(LightningCLI):
 
 
 def build_cli(
-    argv: list[str], run: bool = True, cli_class: type[MrrmlCLI] = MrrmlCLI, default_config: str | None = None
+    argv: list[str], run: bool = True, cli_class: type[MrrmlCLI] = MrrmlCLI, **parser_kwargs: Any
 ) -> MrrmlCLI:
     """The CLI for ``argv`` (``[subcommand, *args]`` when ``run``, plain args when not).
 
-    ``default_config`` is a config file read before any other (``mrrml demo`` uses its own)."""
-    parser_kwargs: dict = {"parser_mode": PARSER_MODE}
-    if default_config is not None:
-        parser_kwargs["default_config_files"] = [default_config]
+    ``parser_kwargs`` go to the parser (``mrrml demo`` gives its prog, description and default config)."""
+    parser_kwargs = {"parser_mode": PARSER_MODE, **parser_kwargs}
     if run:  # Lightning gives each sub-command a parser of its own
         parser_kwargs.update({name: dict(parser_kwargs) for name in SUBCOMMANDS})
     with warnings.catch_warnings():

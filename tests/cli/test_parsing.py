@@ -93,13 +93,13 @@ def test_every_earlier_spelling_names_a_real_option(name):
 
 
 def test_demo_spellings_name_real_options_and_removed_ones_fail_with_the_new_spelling(capsys):
-    from mrrml.cli.demo import DEMO_CONFIG, SPELLINGS, DemoCLI, build_cli
+    from mrrml.cli.demo import SPELLINGS, DemoCLI, build_demo_cli
 
     class ParseOnly(DemoCLI):
         def instantiate_classes(self) -> None:
             return None
 
-    cli = build_cli(["--epochs", "2", "--batch-size", "4"], run=False, cli_class=ParseOnly, default_config=DEMO_CONFIG)
+    cli = build_demo_cli(["--epochs", "2", "--batch-size", "4"], cli_class=ParseOnly)
     assert cli.config.trainer.max_epochs == 2 and cli.config.data.batch_size == 4
     options = set(cli.parser._option_string_actions)
     for old, change in SPELLINGS.items():
