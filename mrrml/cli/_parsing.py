@@ -93,9 +93,8 @@ def run_command(prog: str, command: Command, argv: list[str]) -> int:
     """Parse ``argv`` for ``command`` (config files, earlier spellings) and run it."""
     parser = build_parser(command, prog)
     config = parser.parse_args(modernize(argv, parser, command.spellings_for(argv), prog))
-    values = parser.instantiate_classes(config)
-    kwargs = {key: values[key] for key in values.keys(branches=True) if "." not in key and key != "config"}
-    return int(command.function(**kwargs) or 0)
+    values = parser.instantiate_classes(config)  # option groups become their dataclasses
+    return int(command.function(**{name: values[name] for name in inspect.signature(command.function).parameters}) or 0)
 
 
 def run_group(prog: str, description: str, commands: Mapping[str, Command], argv: list[str]) -> int:
