@@ -118,7 +118,11 @@ def mrrml_worker(cfg: dict[str, Any], conn: Any) -> PacedTraining:
     if cfg.get("fused_adamw"):
         _use_fused_adamw(module)
     data = RewardDataModule(
-        train=[DataSource(cfg["data"])], matrix="healthbench", val_fraction=0.0, batch_size=cfg["batch"]
+        train=[DataSource(cfg["data"])],
+        matrix="healthbench",
+        val_fraction=0.0,
+        batch_size=cfg["batch"],
+        encoder=module.encoder,
     )
 
     class Gate(pl.Callback):

@@ -18,7 +18,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from .errors import MrrmlError
+from .errors import ConfigError, MrrmlError
 
 DEFAULT_MATRIX = "healthbench"
 
@@ -65,6 +65,18 @@ def shipped_matrix(name: str = DEFAULT_MATRIX) -> Path:
     if not path.is_file():
         raise MissingAssetError(f"no shipped matrix '{name}'; known: {shipped_matrix_names()}")
     return path
+
+
+def matrix_file(spec: str | os.PathLike[str]) -> Path:
+    """The YAML file of a matrix given as a path or as the name of a shipped one (``healthbench``).
+
+    Anything ending in ``.yaml``/``.yml`` or naming an existing file is a path; the rest are names."""
+    path = Path(spec)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise ConfigError(f"standards matrix file {spec} does not exist")
+        return path
+    return shipped_matrix(str(spec))
 
 
 def qwen3_tokenizer_dir() -> Path:

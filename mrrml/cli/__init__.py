@@ -2,7 +2,9 @@
 
 Each entry maps a sub-command to the module that implements it. Modules are imported only when
 their command runs, so ``mrrml standards validate`` does not pay for importing torch. Every module
-exposes ``run(argv: list[str]) -> int``. This package is the only place that wires the layers
+exposes ``run(argv: list[str]) -> int`` and parses its options with jsonargparse (see
+:mod:`mrrml.cli._parsing`; ``fit`` and its siblings through Lightning's CLI), so every command takes
+``--config`` and ``--print_config``. This package is the only place that wires the layers
 (standards → data → model → losses → training → eval/serve) together.
 """
 
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     except MrrmlError as error:
         print(f"mrrml {name}: error: {error}", file=sys.stderr)
         return 1
+    except SystemExit as done:  # --help, --print_config and option errors end inside the parser
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
 
 
 if __name__ == "__main__":

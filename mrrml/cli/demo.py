@@ -1,73 +1,128 @@
 """``mrrml demo``: the whole pipeline on a CPU in minutes (``make demo``).
 
-1. synthesize triplets from ``standards/healthbench.yaml`` with the offline template backend
+1. synthesize triplets from the ``healthbench`` matrix with the offline template backend
    (resumable: a re-run reuses what is there);
-2. fit a small reward model (random-init Qwen3, real Qwen3 tokenizer) with GPRC;
+2. fit a small reward model (random-init Qwen3, real Qwen3 tokenizer) with GPRC, through the same
+   LightningCLI wiring as ``mrrml fit``, with the settings of ``configs/demo.yaml``;
 3. test it on the held-out split (per-dimension pairwise / triplet-order accuracy, betweenness, leakage);
 4. measure physician-preference accuracy on the 500 real HealthBench rows shipped in a PyPI package
    (ideal completion vs reference completions; never trained on);
 5. optionally (``--ablation``) repeat 2-4 with the GPRC geometric terms off (rank only);
 6. write ``report.json`` and ``report.html`` (inline SVG charts) into ``--out``.
+
+``configs/demo.yaml`` is package data (``mrrml/cli/configs/demo.yaml``; the repository's
+``configs/demo.yaml`` links to it), so an installed wheel runs the demo from any directory. Every fit
+option can be overridden as for ``mrrml fit`` (``--model.lr``, ``--trainer.max_epochs``, ``-c FILE``);
+what depends on the demo's own options is linked from them: data files and run directories from
+``--out``, the seeds from ``--seed``.
 """
 
 from __future__ import annotations
 
-import argparse
-import math
 import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from lightning.pytorch.cli import LightningArgumentParser
 
 from ..resources import default_inductor_cache
+from ._parsing import Removed, Renamed, modernize
+from .train import MrrmlCLI, build_cli
 
+DEMO_CONFIG = str(resources.files("mrrml.cli") / "configs" / "demo.yaml")
 GEOMETRIC_TERMS = ("axis", "perp", "ortho", "neutral")
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="mrrml demo", description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+@dataclass(frozen=True)
+class DemoOptions:
+    """What the demo does around the fit.
+
+    Args:
+        out: output directory: data/, model/, report.json and report.html (the ablation in ablation/).
+        n: triplets to synthesize (10% validation, 10% test, split by prompt).
+        seed: the demo's one seed: synthesis, weight initialisation (seed_everything) and data order.
+        ablation: also train rank only (GPRC axis = perp = ortho = neutral = 0) and compare.
+        skip_healthbench: skip the physician-preference measurement on real HealthBench rows.
+        healthbench_limit: use only the first N HealthBench rows.
+    """
+
+    out: str = "runs/demo"
+    n: int = 3000
+    seed: int = 0
+    ablation: bool = False
+    skip_healthbench: bool = False
+    healthbench_limit: int | None = None
+
+
+def _split_sources(split: str) -> Any:
+    def sources(out: str) -> list[dict[str, str]]:
+        return [{"path": str(Path(out) / "data" / f"{split}.jsonl")}]
+
+    sources.__name__ = f"{split}_file_in"
+    return sources
+
+
+def _model_dir(out: str) -> str:
+    return str(Path(out) / "model")
+
+
+# The argparse-era demo options (the fit settings were options of the demo then).
+TINY_HINT = (
+    "the tiny Qwen3's sizes are model.backbone.tiny in configs/demo.yaml; override them in a config (-c FILE) "
+    "or with --model.backbone.tiny '{hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, "
+    "num_attention_heads: 2, num_key_value_heads: 1, head_dim: 32}'"
+)
+SPELLINGS = {
+    "--matrix": Renamed(("--model.matrix",)),
+    "--epochs": Renamed(("--trainer.max_epochs",)),
+    "--batch-size": Renamed(("--data.batch_size",)),
+    "--lr": Renamed(("--model.lr",)),
+    "--max-answer-tokens": Renamed(("--model.max_answer_tokens",)),
+    "--freeze-embeddings": Renamed(("--model.freeze_embeddings",)),
+    "--no-freeze-embeddings": Renamed(("--model.freeze_embeddings",), value="false"),
+    "--compile": Renamed(("--model.compile_loss",)),
+    "--hidden": Removed(TINY_HINT),
+    "--layers": Removed(TINY_HINT),
+    "--head-dim": Removed(TINY_HINT),
+}
+
+
+class DemoCLI(MrrmlCLI):
+    """``mrrml fit``'s CLI (same classes, links and callbacks) plus the demo's own options."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        super().add_arguments_to_parser(parser)
+        parser.add_class_arguments(DemoOptions, None, instantiate=False)
+        parser.link_arguments("seed", "seed_everything")
+        parser.link_arguments("seed", "data.seed")
+        parser.link_arguments("out", "trainer.default_root_dir")
+        parser.link_arguments("out", "export.final_dir", compute_fn=_model_dir)
+        for split in ("train", "val", "test"):
+            parser.link_arguments("out", f"data.{split}", compute_fn=_split_sources(split))
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        super().parse_arguments(parser, modernize(list(args), parser, SPELLINGS, "mrrml demo"))
+
+    @property
+    def options(self) -> DemoOptions:
+        return DemoOptions(**{f: self.config[f] for f in DemoOptions.__dataclass_fields__})
+
+
+def build_demo_cli(argv: list[str], cli_class: type[DemoCLI] = DemoCLI) -> DemoCLI:
+    """Parse ``argv`` over configs/demo.yaml and build model, data module and trainer."""
+    description = (__doc__ or "").split("\n\n")[0].strip("`").replace("``", "")
+    cli = build_cli(
+        argv,
+        run=False,
+        cli_class=cli_class,
+        default_config_files=[DEMO_CONFIG],
+        prog="mrrml demo",
+        description=description,
     )
-    p.add_argument("--out", default="runs/demo", help="output directory (data, models, report)")
-    p.add_argument("--matrix", default="healthbench", help="shipped matrix name or YAML path")
-    p.add_argument("--n", type=int, default=3000, help="triplets to synthesize (10%% val, 10%% test by prompt)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--epochs",
-        type=float,
-        default=4.0,
-        help="training epochs (fractions allowed); instruction following is learnt only after "
-        "~460-680 steps, so 2 epochs (~600 steps) were not always enough",
-    )
-    p.add_argument("--batch-size", type=int, default=8, help="triplets per step")
-    p.add_argument(
-        "--hidden",
-        type=int,
-        default=96,
-        help="hidden size of the tiny Qwen3 (at 64, instruction following stayed near 0.74 held-out with 2-3 epochs)",
-    )
-    p.add_argument("--layers", type=int, default=2, help="layers of the tiny Qwen3")
-    p.add_argument("--head-dim", type=int, default=32, help="attention head size (heads = hidden / head-dim)")
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--max-answer-tokens", type=int, default=448)
-    p.add_argument(
-        "--freeze-embeddings",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="keep the random token embeddings fixed (faster, but instruction following, which "
-        "needs the format tokens, then stays near chance)",
-    )
-    p.add_argument(
-        "--compile",
-        action="store_true",
-        help="run the GPRC loss under torch.compile (at hidden 64 the loss is a tiny share of a step, "
-        "so the ~15 s compilation does not pay for itself; it does for real backbones)",
-    )
-    p.add_argument("--ablation", action="store_true", help="also train rank-only (axis=perp=ortho=neutral=0)")
-    p.add_argument("--healthbench-limit", type=int, default=None, help="use only the first N HealthBench rows")
-    p.add_argument("--skip-healthbench", action="store_true")
-    return p
+    return cast(DemoCLI, cli)
 
 
 def synthesize(matrix: Any, out: Path, n: int, seed: int, console: Any) -> dict[str, Any]:
@@ -100,99 +155,40 @@ def synthesize(matrix: Any, out: Path, n: int, seed: int, console: Any) -> dict[
     return result.summary
 
 
-def train(out: Path, data: Path, args: argparse.Namespace, gprc: Any, label: str, console: Any) -> dict[str, Any]:
-    """Fit, export, test; returns the numbers of this run."""
-    import lightning.pytorch as pl
-    from lightning.pytorch.callbacks import RichProgressBar
-
-    from ..data.datamodule import DataSource, RewardDataModule
-    from ..model.backbone import BackboneConfig
-    from ..training.callbacks import ModelDirExport
-    from ..training.module import RewardModelModule
-
-    pl.seed_everything(args.seed, verbose=False)
-    heads = max(2, args.hidden // args.head_dim)
-    backbone = BackboneConfig(
-        "builtin:tiny-qwen3",
-        tiny=dict(
-            hidden_size=args.hidden,
-            intermediate_size=2 * args.hidden,
-            num_hidden_layers=args.layers,
-            num_attention_heads=heads,
-            num_key_value_heads=max(1, heads // 2),
-            head_dim=args.head_dim,
-        ),
-    )
-    module = RewardModelModule(
-        backbone=backbone,
-        matrix=args.matrix,
-        gprc=gprc,
-        lr=args.lr,
-        head_lr=args.lr,
-        warmup=0.05,
-        compile_loss=args.compile,
-        max_prompt_tokens=256,
-        max_answer_tokens=args.max_answer_tokens,
-        freeze_embeddings=args.freeze_embeddings,
-    )
-    datamodule = RewardDataModule(
-        train=[DataSource(str(data / "train.jsonl"))],
-        val=[DataSource(str(data / "val.jsonl"))],
-        test=[DataSource(str(data / "test.jsonl"))],
-        matrix=args.matrix,
-        batch_size=args.batch_size,
-        eval_batch_size=32,
-        seed=args.seed,
-    )
-    datamodule.set_tokenizer(module.reward_model.tokenizer)
-    datamodule.setup("fit")
-    steps_per_epoch = len(datamodule.train_dataloader())
-    max_steps = max(1, round(args.epochs * steps_per_epoch))
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_steps=max_steps,
-        max_epochs=math.ceil(args.epochs),
-        logger=False,
-        default_root_dir=out,
-        enable_model_summary=False,
-        log_every_n_steps=10,
-        val_check_interval=min(steps_per_epoch, max_steps),
-        num_sanity_val_steps=0,
-        callbacks=[RichProgressBar(leave=True), ModelDirExport(final_dir=str(out / "model"))],
-        enable_checkpointing=False,
-    )
-    console.rule(f"[bold]fit: {label}[/] ({max_steps} steps, batch {args.batch_size})")
+def fit_and_test(cli: DemoCLI, label: str, console: Any) -> dict[str, Any]:
+    """Fit, export and test the module the CLI built; returns the numbers of this run."""
+    trainer, module, data = cli.trainer, cli.model, cli.datamodule
+    console.rule(f"[bold]fit: {label}[/] ({trainer.max_epochs} epochs, batch {data.batch_size})")
     started = time.perf_counter()
-    trainer.fit(module, datamodule)
+    trainer.fit(module, datamodule=data)
     fit_seconds = time.perf_counter() - started
     console.rule(f"[bold]test: {label}[/] (held-out split)")
-    trainer.test(module, datamodule, verbose=False)
+    trainer.test(module, datamodule=data, verbose=False)
     return {
         "label": label,
-        "gprc": asdict(gprc),
-        "steps": max_steps,
+        "gprc": asdict(module.gprc),
+        "steps": trainer.global_step,
         "fit_seconds": round(fit_seconds, 1),
         "test": module.last_test_metrics,
         "val": getattr(module, "last_val_metrics", {}),
-        "truncation": datamodule.truncation,
+        "truncation": data.truncation,
         "history": module.history,
-        "model_dir": str(out / "model"),
+        "model_dir": cli.config.export.final_dir,
         "normalization": {"mean": module.reward_model.norm_mean.tolist(), "std": module.reward_model.norm_std.tolist()},
     }
 
 
 def physician_preference(model_dir: Path, limit: int | None, console: Any) -> dict[str, Any]:
     """Reward(ideal) > reward(reference completion) on the real HealthBench rows, scored by the saved model."""
-    from .. import load
     from ..eval.healthbench.data import load_examples
     from ..eval.healthbench.rm_modes import physician_preference as preference
     from ..resources import healthbench_package_rows
+    from ..serve.device import load_for_scoring
 
     source = healthbench_package_rows()
     examples = load_examples(source, limit=limit)
     with console.status(f"scoring HealthBench ideal vs reference completions ({len(examples)} rows)"):
-        result = preference(load(model_dir), examples, batch_size=32)
+        result = preference(load_for_scoring(model_dir), examples, batch_size=32)
     result["source"] = str(source)
     result["rows"] = len(examples)
     return result
@@ -203,13 +199,13 @@ def _per_dim(run: dict[str, Any], metric: str, dims: list[str]) -> list[float]:
 
 
 def build_report(
-    args: argparse.Namespace, dims: list[str], synth: dict[str, Any], runs: list[dict[str, Any]], total_seconds: float
+    settings: dict[str, Any], dims: list[str], synth: dict[str, Any], runs: list[dict[str, Any]], total_seconds: float
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     from ..training.report import bar_chart, line_chart, smooth, table
 
     report = {
         "title": "mrrml demo: multidimensional reward model on synthetic HealthBench-matrix data",
-        "settings": vars(args),
+        "settings": settings,
         "dimensions": dims,
         "synthesis": synth,
         "total_seconds": round(total_seconds, 1),
@@ -295,38 +291,43 @@ def build_report(
 
 
 def run(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
     default_inductor_cache()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import yaml
+    from lightning.pytorch import seed_everything
     from rich.console import Console
 
-    from ..data.datamodule import resolve_matrix
-    from ..losses.gprc import GPRCConfig
     from ..training.report import write_report
 
+    cli = build_demo_cli(argv)
+    options = cli.options
+    settings = yaml.safe_load(cli.parser.dump(cli.config, skip_link_targets=False))
     console = Console()
     started = time.perf_counter()
-    out = Path(args.out)
-    matrix = resolve_matrix(args.matrix)
+    out = Path(options.out)
+    matrix = cli.model.matrix
     console.rule(f"[bold]mrrml demo[/] → {out}")
-    synth = synthesize(matrix, out / "data", args.n, args.seed, console)
+    synth = synthesize(matrix, out / "data", options.n, options.seed, console)
     console.print(f"synthesis: {synth['kept']} kept, {synth['dropped']} dropped, splits {synth['splits']}")
 
-    configs = [("GPRC", GPRCConfig())]
-    if args.ablation:
-        configs.append(("rank only", GPRCConfig(**dict.fromkeys(GEOMETRIC_TERMS, 0.0))))
-    runs = []
-    for label, gprc in configs:
-        run_dir = out if label == "GPRC" else out / "ablation"
-        result = train(run_dir, out / "data", args, gprc, label, console)
-        if args.skip_healthbench:
-            result["healthbench"] = {"note": "skipped (--skip-healthbench)"}
+    runs = [fit_and_test(cli, "GPRC", console)]
+    if options.ablation:
+        # The same run with the geometric terms off, into ablation/: same data, seed and settings.
+        for term in GEOMETRIC_TERMS:
+            cli.config[f"model.gprc.{term}"] = 0.0
+        cli.config["trainer.default_root_dir"] = str(out / "ablation")
+        cli.config["export.final_dir"] = _model_dir(str(out / "ablation"))
+        seed_everything(options.seed, workers=True)
+        cli.instantiate_classes()
+        runs.append(fit_and_test(cli, "rank only", console))
+    for result in runs:
+        if options.skip_healthbench:
+            result["healthbench"] = {"note": "skipped (--skip_healthbench)"}
         else:
-            result["healthbench"] = physician_preference(Path(result["model_dir"]), args.healthbench_limit, console)
-        runs.append(result)
+            result["healthbench"] = physician_preference(Path(result["model_dir"]), options.healthbench_limit, console)
         _print_run(console, result, matrix.dimension_ids)
 
-    report, sections = build_report(args, list(matrix.dimension_ids), synth, runs, time.perf_counter() - started)
+    report, sections = build_report(settings, list(matrix.dimension_ids), synth, runs, time.perf_counter() - started)
     json_path, html_path = write_report(out, report, sections)
     console.rule("[bold]done[/]")
     console.print(f"report: {json_path}  {html_path}  model: {out / 'model'}  ({report['total_seconds']} s)")

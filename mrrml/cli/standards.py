@@ -6,7 +6,6 @@ rich, never torch) so a clinician's edit-validate loop takes a fraction of a sec
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
@@ -15,58 +14,95 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import ConfigError, MatrixError
+from ..errors import ConfigError, MatrixError, MrrmlError
 from ..io import atomic_write_text
+from ..resources import matrix_file
 from ..standards.loader import load_matrix
 from ..standards.matrix import StandardsMatrix
 from ..standards.scaffold import scaffold
 from ..standards.schema import json_schema
+from ._parsing import Command, Renamed, run_group
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mrrml standards", description="Author and check standards matrices.")
-    sub = parser.add_subparsers(dest="action", required=True)
-    p = sub.add_parser("validate", help="validate matrix files; report every problem with file:line")
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    p = sub.add_parser("show", help="print a matrix as tables, or one cell's normalised weights")
-    p.add_argument("file", type=Path, metavar="FILE")
-    p.add_argument("-s", "--scenario", help="scenario id: restrict weights to this scenario")
-    p.add_argument("-c", "--discipline", help="discipline id: restrict weights to this discipline")
-    p = sub.add_parser("new", help="write a commented scaffold matrix that validates as written")
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("--out", type=Path, help="file to write (default: print to stdout)")
-    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
-    p = sub.add_parser("schema", help="print or write the JSON Schema of matrix files (for editors)")
-    p.add_argument("--out", type=Path, help="file to write (default: print to stdout)")
-    return parser
+def _console() -> Console:
+    return Console(width=max(100, shutil.get_terminal_size((120, 24)).columns), highlight=False)
 
 
-def run(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
-    console = Console(width=max(100, shutil.get_terminal_size((120, 24)).columns), highlight=False)
-    if args.action == "validate":
-        return _validate(args.files, console)
-    if args.action == "show":
-        _show(load_matrix(args.file), args.scenario, args.discipline, console)
-        return 0
-    if args.action == "new":
-        return _write(scaffold(args.name), args.out, args.force, console)
-    return _write(json.dumps(json_schema(), indent=2) + "\n", args.out, True, console)
+def validate(files: list[str]) -> int:
+    """Validate matrix files; report every problem with file:line (exit 1 if any file fails).
 
-
-def _validate(files: list[Path], console: Console) -> int:
+    Args:
+        files: matrix YAML files, or names of shipped matrices (healthbench, mr-rml).
+    """
+    console = _console()
     failed = 0
-    for path in files:
+    for spec in files:
         try:
+            path = matrix_file(spec)
             matrix = load_matrix(path)
         except MatrixError as error:
             failed += 1
-            console.print(f"FAILED {path}: {len(error.problems)} problem(s)", markup=False)
+            console.print(f"FAILED {spec}: {len(error.problems)} problem(s)", markup=False)
             for problem in error.problems:
                 console.print(f"  {problem}", markup=False)
             continue
-        console.print(f"OK {path}: {summary(matrix)}", markup=False)
+        except MrrmlError as error:  # no such file or shipped name
+            failed += 1
+            console.print(f"FAILED {spec}: {error}", markup=False)
+            continue
+        console.print(f"OK {spec}: {summary(matrix)}", markup=False)
     return 1 if failed else 0
+
+
+def show(file: str, scenario: str | None = None, discipline: str | None = None) -> int:
+    """Print a matrix as tables, or one cell's normalised weights.
+
+    -s and -c are short for --scenario and --discipline.
+
+    Args:
+        file: matrix YAML file, or the name of a shipped matrix (healthbench, mr-rml).
+        scenario: scenario id: restrict the weights to this scenario.
+        discipline: discipline id: restrict the weights to this discipline.
+    """
+    _show(load_matrix(matrix_file(file)), scenario, discipline, _console())
+    return 0
+
+
+def new(name: str, out: str | None = None, force: bool = False) -> int:
+    """Write a commented scaffold matrix that validates as written.
+
+    Args:
+        name: the matrix's name.
+        out: file to write (default: print to stdout).
+        force: overwrite --out if it exists.
+    """
+    return _write(scaffold(name), out, force)
+
+
+def schema(out: str | None = None) -> int:
+    """Print or write the JSON Schema of matrix files (for editors).
+
+    Args:
+        out: file to write (default: print to stdout).
+    """
+    return _write(json.dumps(json_schema(), indent=2) + "\n", out, True)
+
+
+COMMANDS = {
+    "validate": Command(validate, variadic="files"),
+    # -s/-c were the argparse short options of show; -c stays the discipline there, not --config.
+    "show": Command(
+        show,
+        {"-s": Renamed(("--scenario",), announce=False), "-c": Renamed(("--discipline",), announce=False)},
+        short_config=False,
+    ),
+    "new": Command(new),
+    "schema": Command(schema),
+}
+
+
+def run(argv: list[str]) -> int:
+    return run_group("mrrml standards", "Author and check standards matrices.", COMMANDS, argv)
 
 
 def summary(matrix: StandardsMatrix) -> str:
@@ -181,12 +217,13 @@ def _show_cell(matrix: StandardsMatrix, scenario: str, discipline: str, console:
         console.print(f"reason: {cell.reason}", markup=False)
 
 
-def _write(text: str, out: Path | None, force: bool, console: Console) -> int:
+def _write(text: str, out: str | None, force: bool) -> int:
     if out is None:
         sys.stdout.write(text)
         return 0
-    if out.exists() and not force:
-        raise ConfigError(f"{out} exists; pass --force to overwrite it")
-    atomic_write_text(out, text)
-    console.print(f"wrote {out}", markup=False)
+    path = Path(out)
+    if path.exists() and not force:
+        raise ConfigError(f"{path} exists; pass --force to overwrite it")
+    atomic_write_text(path, text)
+    _console().print(f"wrote {path}", markup=False)
     return 0

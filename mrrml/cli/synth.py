@@ -2,126 +2,118 @@
 
 from __future__ import annotations
 
-import argparse
 import os
+from itertools import pairwise
+from typing import Literal
 
 from ..errors import ConfigError
+from ._options import Endpoint, Requests
+from ._parsing import Command, Renamed, Spellings, run_command
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="mrrml synth",
-        description="Synthesize good/medium/poor triplets per dimension "
-        "for a standards matrix. Re-running with the same --out resumes an interrupted run.",
-    )
-    p.add_argument("--matrix", default="standards/healthbench.yaml", help="standards matrix YAML")
-    p.add_argument("--backend", choices=("template", "transformers", "openai"), default="template")
-    p.add_argument("--n", type=int, default=5000, help="number of planned records")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="output directory (train/val/test.jsonl, summary.json, work/)")
-    p.add_argument("--neutral-rate", type=float, default=0.3, help="share of records with a neutral rewrite")
-    p.add_argument("--val-frac", type=float, default=0.05)
-    p.add_argument("--test-frac", type=float, default=0.05)
-    p.add_argument(
-        "--holdout",
-        choices=("prompt", "conditions"),
-        default="prompt",
-        help="split unit: prompt = no prompt in two splits (default); conditions = whole case-bank conditions "
-        "are held out, so val/test conditions never appear in train (template backend; a harder test)",
-    )
-    p.add_argument("--weighting", choices=("balanced", "weighted"), default="balanced")
-    p.add_argument(
-        "--filter",
-        choices=("auto", "rule", "llm", "none"),
-        default="auto",
-        help="consistency judge: auto = rule judge for the template backend, none otherwise",
-    )
-    p.add_argument("--model", help="model path (transformers) or model name (openai)")
-    p.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
-    p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
-    p.add_argument("--concurrency", type=int, default=4)
-    p.add_argument("--timeout", type=float, default=60.0)
-    p.add_argument("--max-retries", type=int, default=3)
-    p.add_argument(
-        "--fsync",
-        choices=("auto", "on", "off"),
-        default="auto",
-        help="fsync the work log per record; auto = on for LLM backends (costly outputs), off for the template "
-        "backend (records are flushed, so a killed process loses nothing; only a power cut could, and the "
-        "template records are cheap to redo)",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress bar or table")
-    return p
+def synth(
+    *,
+    out: str,
+    matrix: str = "healthbench",
+    backend: Literal["template", "transformers", "openai"] = "template",
+    n: int = 5000,
+    seed: int = 0,
+    neutral_rate: float = 0.3,
+    val_frac: float = 0.05,
+    test_frac: float = 0.05,
+    holdout: Literal["prompt", "conditions"] = "prompt",
+    weighting: Literal["balanced", "weighted"] = "balanced",
+    filter: Literal["auto", "rule", "llm", "none"] = "auto",
+    local_model: str | None = None,
+    endpoint: Endpoint = Endpoint(api_key_env="OPENAI_API_KEY"),
+    requests: Requests = Requests(concurrency=4, timeout=60.0, max_retries=3),
+    fsync: Literal["auto", "on", "off"] = "auto",
+    quiet: bool = False,
+) -> int:
+    """Synthesize good/medium/poor triplets per dimension of a standards matrix.
 
+    Writes train/val/test.jsonl, summary.json and a work log into --out. Re-running with the same
+    --out resumes an interrupted run; the split files come out as from an uninterrupted one.
 
-def run(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    Args:
+        out: output directory (train/val/test.jsonl, summary.json, work/).
+        matrix: standards matrix: a shipped name (healthbench, mr-rml) or a YAML path.
+        backend: template (offline, deterministic), transformers (a local causal LM: --local_model)
+            or openai (an OpenAI-compatible endpoint: --endpoint.*).
+        n: number of planned records.
+        seed: seed of the plan and of the template backend.
+        neutral_rate: share of records that get a neutral rewrite (same quality, other wording).
+        val_frac: share of prompts in the validation split.
+        test_frac: share of prompts in the test split.
+        holdout: split unit: prompt = no prompt in two splits; conditions = whole case-bank conditions
+            are held out, so val/test conditions never appear in train (template backend; a harder test).
+        weighting: balanced = as many records per dimension; weighted = by the matrix's mean weights.
+        filter: consistency judge: auto = rule judge for the template backend, none otherwise.
+        local_model: local causal-LM directory (transformers backend).
+        endpoint: the OpenAI-compatible endpoint (openai backend); a local server may need no key, so an
+            unset key variable is allowed here.
+        requests: how requests to the endpoint are sent.
+        fsync: fsync the work log per record; auto = on for LLM backends (costly outputs), off for the
+            template backend (records are flushed, so a killed process loses nothing; only a power cut
+            could, and template records are cheap to redo).
+        quiet: no progress bar or table.
+    """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
     from rich.table import Table
 
     from ..data.synth.filter import ConsistencyFilter, RuleJudge
     from ..data.synth.runner import SynthSettings, run_synthesis
+    from ..resources import matrix_file
     from ..standards.loader import load_matrix
 
-    matrix = load_matrix(args.matrix)
+    standards = load_matrix(matrix_file(matrix))
     complete = None
     backend_config: dict = {}
-    if args.backend == "template":
+    if backend == "template":
         from ..data.synth.template_backend import TemplateBackend
 
-        backend = TemplateBackend(matrix, args.seed)
-    elif args.backend == "openai":
-        if not args.base_url or not args.model:
-            raise ConfigError("--backend openai needs --base-url and --model")
+        generator = TemplateBackend(standards, seed)
+    elif backend == "openai":
         from ..data.synth.openai_backend import OpenAIBackend
-        from ..openai_client import ChatClient
 
-        # the key comes only from the environment; a local server may need none, so an unset variable is fine
-        client = ChatClient.from_env(
-            args.base_url,
-            args.model,
-            args.api_key_env,
-            key_required=False,
-            timeout=args.timeout,
-            max_retries=args.max_retries,
-        )
-        backend = OpenAIBackend(matrix, args.seed, client, args.concurrency)
-        complete = backend.complete
-        backend_config = {"base_url": args.base_url, "model": args.model}
+        client = endpoint.client("endpoint", requests, key_required=False)
+        generator = OpenAIBackend(standards, seed, client, requests.concurrency)
+        complete = generator.complete
+        backend_config = {"base_url": endpoint.base_url, "model": endpoint.model}
     else:
-        if not args.model:
-            raise ConfigError("--backend transformers needs --model (a local model directory)")
+        if not local_model:
+            raise ConfigError("--backend transformers needs --local_model (a local model directory)")
         from ..data.synth.transformers_backend import TransformersBackend, TransformersGenerator
 
-        generator = TransformersGenerator(args.model)
-        backend = TransformersBackend(matrix, args.seed, generator)
-        complete = generator.complete
-        backend_config = {"model": os.path.abspath(args.model)}
+        local = TransformersGenerator(local_model)
+        generator = TransformersBackend(standards, seed, local)
+        complete = local.complete
+        backend_config = {"model": os.path.abspath(local_model)}
 
-    kind = args.filter if args.filter != "auto" else ("rule" if args.backend == "template" else "none")
+    kind = filter if filter != "auto" else ("rule" if backend == "template" else "none")
     judge = None
     if kind == "rule":
-        judge = ConsistencyFilter(RuleJudge(matrix), neutral_tolerance=0.0)
+        judge = ConsistencyFilter(RuleJudge(standards), neutral_tolerance=0.0)
     elif kind == "llm":
         if complete is None:
             raise ConfigError("--filter llm needs an LLM backend (transformers or openai)")
         from ..data.synth.llm import LLMJudge
 
-        judge = ConsistencyFilter(LLMJudge(complete, matrix))
+        judge = ConsistencyFilter(LLMJudge(complete, standards))
 
     settings = SynthSettings(
-        n=args.n,
-        seed=args.seed,
-        weighting=args.weighting,
-        neutral_rate=args.neutral_rate,
-        val_frac=args.val_frac,
-        test_frac=args.test_frac,
-        backend=args.backend,
+        n=n,
+        seed=seed,
+        weighting=weighting,
+        neutral_rate=neutral_rate,
+        val_frac=val_frac,
+        test_frac=test_frac,
+        backend=backend,
         backend_config=backend_config,
-        holdout=args.holdout,
+        holdout=holdout,
     )
-    console = Console(stderr=True, quiet=args.quiet)
+    console = Console(stderr=True, quiet=quiet)
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -129,21 +121,21 @@ def run(argv: list[str]) -> int:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
-        disable=args.quiet,
+        disable=quiet,
     ) as progress:
-        task = progress.add_task(f"synth {matrix.name} ({args.backend})", total=args.n)
+        task = progress.add_task(f"synth {standards.name} ({backend})", total=n)
         result = run_synthesis(
-            matrix,
-            backend,
+            standards,
+            generator,
             settings,
-            args.out,
+            out,
             judge=judge,
-            fsync=args.fsync == "on" or (args.fsync == "auto" and args.backend != "template"),
+            fsync=fsync == "on" or (fsync == "auto" and backend != "template"),
             on_progress=lambda done, total: progress.update(task, completed=done),
         )
     s = result.summary
-    if not args.quiet:
-        table = Table(title=f"mrrml synth: {s['kept']} kept of {s['planned']} planned -> {args.out}")
+    if not quiet:
+        table = Table(title=f"mrrml synth: {s['kept']} kept of {s['planned']} planned -> {out}")
         table.add_column("axis")
         table.add_column("id")
         table.add_column("records", justify="right")
@@ -166,3 +158,24 @@ def run(argv: list[str]) -> int:
         )
         return 1
     return 0
+
+
+def _spellings(argv: list[str]) -> Spellings:
+    """The argparse-era spellings; ``--model`` named a local directory or a served model, by backend."""
+    given = [a.partition("=")[2] for a in argv if a.startswith("--backend=")]
+    given += [b for a, b in pairwise(argv) if a == "--backend"]
+    return {
+        "--model": Renamed(("--local_model",) if "transformers" in given else ("--endpoint.model",)),
+        "--base-url": Renamed(("--endpoint.base_url",)),
+        "--api-key-env": Renamed(("--endpoint.api_key_env",)),
+        "--concurrency": Renamed(("--requests.concurrency",)),
+        "--timeout": Renamed(("--requests.timeout",)),
+        "--max-retries": Renamed(("--requests.max_retries",)),
+    }
+
+
+COMMAND = Command(synth, _spellings)
+
+
+def run(argv: list[str]) -> int:
+    return run_command("mrrml synth", COMMAND, argv)

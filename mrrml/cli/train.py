@@ -4,7 +4,8 @@ Every option comes from the signatures (and docstrings) of :class:`RewardModelMo
 :class:`RewardDataModule`, the Trainer and two always-on callbacks: ``export`` (the mrrml model
 directory next to checkpoints and at the end of fit) and ``predictions`` (JSON Lines of ``predict``).
 A config file is the usual entry point: ``mrrml fit -c configs/tiny-cpu.yaml``; ``--print_config``
-prints the full resolved config, which round-trips as a config file.
+prints the full resolved config, which round-trips as a config file. Configs are read in the
+``omegaconf`` parser mode of every mrrml command, so a value may interpolate another (``${...}``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from operator import attrgetter
+from typing import Any
 
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
@@ -19,6 +22,7 @@ from ..data.datamodule import RewardDataModule
 from ..resources import default_inductor_cache
 from ..training.callbacks import ModelDirExport, PredictionWriter
 from ..training.module import RewardModelModule
+from ._parsing import PARSER_MODE
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
@@ -29,16 +33,25 @@ class MrrmlCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         # One matrix for heads and data validation: set it once, as model.matrix.
         parser.link_arguments("model.matrix", "data.matrix")
+        # The data module encodes with the model's tokenizer and limits, handed over explicitly.
+        parser.link_arguments("model", "data.encoder", compute_fn=attrgetter("encoder"), apply_on="instantiate")
         parser.add_lightning_class_args(ModelDirExport, "export")
         parser.add_lightning_class_args(PredictionWriter, "predictions")
 
 
-def build_cli(argv: list[str], run: bool = True) -> MrrmlCLI:
-    """The CLI for ``argv`` (``[subcommand, *args]`` when ``run``, plain args when not)."""
+def build_cli(
+    argv: list[str], run: bool = True, cli_class: type[MrrmlCLI] = MrrmlCLI, **parser_kwargs: Any
+) -> MrrmlCLI:
+    """The CLI for ``argv`` (``[subcommand, *args]`` when ``run``, plain args when not).
+
+    ``parser_kwargs`` go to the parser (``mrrml demo`` gives its prog, description and default config)."""
+    parser_kwargs = {"parser_mode": PARSER_MODE, **parser_kwargs}
+    if run:  # Lightning gives each sub-command a parser of its own
+        parser_kwargs.update({name: dict(parser_kwargs) for name in SUBCOMMANDS})
     with warnings.catch_warnings():
         # The `mrrml` entry point hands LightningCLI the same argv it also finds in sys.argv; not a mistake.
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
-        return MrrmlCLI(
+        return cli_class(
             RewardModelModule,
             RewardDataModule,
             args=argv,
@@ -46,6 +59,7 @@ def build_cli(argv: list[str], run: bool = True) -> MrrmlCLI:
             seed_everything_default=0,
             save_config_kwargs={"overwrite": True},
             auto_configure_optimizers=False,
+            parser_kwargs=parser_kwargs,
         )
 
 

@@ -4,8 +4,8 @@ It reads triplet, pair and rated files (mixable, each with a weight) through
 :func:`mrrml.data.records.read_records`, so a bad record stops the run with its file:line and field.
 Records are tokenised with the reward model's tokenizer (its chat template renders the prompt; see
 :class:`~mrrml.data.encoder.ConversationEncoder`); truncation is counted per split and logged. The
-tokenizer comes from the LightningModule being trained (``trainer.lightning_module.reward_model``) or
-is given with :meth:`RewardDataModule.set_tokenizer` when the module is used on its own.
+tokenizer arrives explicitly, never from the trainer: as the model's encoder (``encoder=``; the CLI
+links ``model.encoder`` to it, limits included) or with :meth:`RewardDataModule.set_tokenizer`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
 from ..errors import ConfigError
-from ..resources import shipped_matrix
+from ..resources import matrix_file
 from ..standards.loader import load_matrix
 from ..standards.matrix import StandardsMatrix
 from .batching import (
@@ -67,12 +67,7 @@ def resolve_matrix(spec: str | StandardsMatrix) -> StandardsMatrix:
     """A matrix from a YAML path or the name of a shipped one (``healthbench``, ``mr-rml``)."""
     if isinstance(spec, StandardsMatrix):
         return spec
-    path = Path(spec)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.exists():
-            raise ConfigError(f"standards matrix file {spec} does not exist")
-        return load_matrix(path)
-    return load_matrix(shipped_matrix(spec))
+    return load_matrix(matrix_file(spec))
 
 
 def encode_record(
@@ -142,6 +137,9 @@ class RewardDataModule(pl.LightningDataModule):
         seed: the seed of the split, of each epoch's order and of fractional source weights.
         num_workers: DataLoader worker processes (batches are pre-tokenised; 0 is usually right).
         on_error: ``raise`` stops at the first bad record; ``skip`` drops bad lines and logs how many.
+        encoder: the reward model's encoder: its tokenizer encodes the records, and its limits apply
+            where ``max_prompt_tokens`` / ``max_answer_tokens`` are None. The CLI links it from
+            ``model.encoder``; on its own, pass it or call :meth:`set_tokenizer`.
     """
 
     def __init__(
@@ -160,6 +158,7 @@ class RewardDataModule(pl.LightningDataModule):
         seed: int = 0,
         num_workers: int = 0,
         on_error: Literal["raise", "skip"] = "raise",
+        encoder: ConversationEncoder | None = None,
     ):
         super().__init__()
         if not 0.0 <= val_fraction < 1.0:
@@ -182,7 +181,8 @@ class RewardDataModule(pl.LightningDataModule):
             on_error,
         )
         self._matrix: StandardsMatrix | None = None
-        self._tokenizer: Any = None
+        # The tokenizer and fallback limits every split's encoder is made from.
+        self._reference_encoder: ConversationEncoder | None = encoder
         # split -> list of (records, weight, source name); filled by setup()
         self._raw: dict[str, list[tuple[list[Record], float, str]]] = {}
         self._encoded: dict[str, tuple[EncodedDataset, list[tuple[list[int], float]]]] = {}
@@ -197,31 +197,26 @@ class RewardDataModule(pl.LightningDataModule):
         return self._matrix
 
     def set_tokenizer(self, tokenizer: Any) -> None:
-        """Use this tokenizer instead of the trained module's (standalone use, tests)."""
-        self._tokenizer = tokenizer
+        """Encode with this tokenizer; limits not set on this module default to the encoder's own."""
+        self._reference_encoder = ConversationEncoder(tokenizer)
         self._encoded.clear()
 
-    def _reward_model(self) -> Any:
-        module = self.trainer.lightning_module if self.trainer is not None else None
-        return getattr(module, "reward_model", None)
-
-    def _get_tokenizer(self) -> Any:
-        if self._tokenizer is not None:
-            return self._tokenizer
-        reward_model = self._reward_model()
-        if reward_model is None:
+    def _reference(self) -> ConversationEncoder:
+        if self._reference_encoder is None:
             raise ConfigError(
-                "RewardDataModule has no tokenizer: attach it to a trainer with the reward-model "
-                "LightningModule, or call set_tokenizer()"
+                "RewardDataModule has no tokenizer: pass encoder=<the reward model module's .encoder> "
+                "(mrrml fit links it), or call set_tokenizer()"
             )
-        return reward_model.tokenizer
+        return self._reference_encoder
 
     def _new_encoder(self) -> ConversationEncoder:
-        """A fresh encoder (fresh truncation counts) with this module's limits, else the model's."""
-        model_encoder = getattr(self._reward_model(), "encoder", None) if self._tokenizer is None else None
-        prompt = self.max_prompt_tokens or getattr(model_encoder, "max_prompt_tokens", 1024)
-        answer = self.max_answer_tokens or getattr(model_encoder, "max_answer_tokens", 512)
-        return ConversationEncoder(self._get_tokenizer(), prompt, answer)
+        """A fresh encoder (fresh truncation counts) with this module's limits, else the reference's."""
+        reference = self._reference()
+        return ConversationEncoder(
+            reference.tokenizer,
+            self.max_prompt_tokens or reference.max_prompt_tokens,
+            self.max_answer_tokens or reference.max_answer_tokens,
+        )
 
     def _read(self, source: DataSource) -> list[Record]:
         result = read_records(source.path, kind=source.kind, on_error=self.on_error, matrix=self.matrix)
@@ -334,7 +329,7 @@ class RewardDataModule(pl.LightningDataModule):
         )
 
     def _pad_id(self) -> int:
-        tokenizer = self._get_tokenizer()
+        tokenizer = self._reference().tokenizer
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         if pad is None:
             raise ConfigError("the tokenizer has neither a pad nor an eos token to pad batches with")

@@ -151,14 +151,15 @@ def make_reward_funcs(
 ) -> list[MrrmlReward]:
     """``[one function per dimension (matrix order)..., the weighted total]`` for ``GRPOTrainer``.
 
-    ``model_or_path`` is a :class:`~mrrml.model.reward_model.RewardModel` or a saved model directory
-    (loaded on ``device``; the policy's trainer never sees the reward model, so it is not moved).
-    A fixed ``scenario``/``discipline`` is checked against the matrix now, not mid-training.
+    ``model_or_path`` is a :class:`~mrrml.model.reward_model.RewardModel` or a saved model directory,
+    loaded on ``device`` (default: CUDA when available; see :mod:`mrrml.serve.device`). The policy's
+    trainer never sees the reward model, so it is not moved later. A fixed ``scenario``/``discipline``
+    is checked against the matrix now, not mid-training.
     """
     if isinstance(model_or_path, (str, Path)):
-        from ..model.reward_model import load
+        from .device import load_for_scoring
 
-        model = load(model_or_path, device=device)
+        model = load_for_scoring(model_or_path, device=device)
     else:
         model = model_or_path
     model.matrix.weight_vector(scenario, discipline)  # raises ConfigError for an unknown/inapplicable cell

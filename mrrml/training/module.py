@@ -34,9 +34,10 @@ from torch import Tensor
 from torch.distributed.tensor import DTensor
 
 from ..data.datamodule import resolve_matrix
+from ..data.encoder import ConversationEncoder
 from ..errors import ConfigError, TrainingError
 from ..losses.gprc import GPRCConfig, gprc_loss, rated_loss
-from ..model.backbone import BackboneConfig
+from ..model.backbone import BackboneConfig, load_tokenizer, resolve_source
 from ..model.packed_forward import Packing, check_packing, embed_batch
 from .metrics import ScoreMoments, TripletMetrics
 from .sharding import assemble, is_sharded, load_from_rank0, shard
@@ -183,6 +184,7 @@ class RewardModelModule(pl.LightningModule):
             }
         )
         self.reward_model: Any = None
+        self._tokenizer: Any = None  # only before a lazy build; see `encoder`
         self.val_metrics = TripletMetrics(self.dimensions)
         self.test_metrics = TripletMetrics(self.dimensions)
         self.val_moments = ScoreMoments(len(self.dimensions))
@@ -255,6 +257,19 @@ class RewardModelModule(pl.LightningModule):
         if getattr(self, "freeze_backbone", False) and self.reward_model is not None:
             self.reward_model.backbone.eval()
         return self
+
+    @property
+    def encoder(self) -> ConversationEncoder:
+        """The tokenizer and truncation limits that training data must be encoded with: the reward
+        model's own encoder, so training encodes exactly as the saved model will score. The CLI hands
+        it to the data module (``data.encoder``). Before a lazy build the tokenizer loads on its own
+        (a few files, no weights), so the data module never has to wait for the backbone."""
+        if self.reward_model is not None:
+            return self.reward_model.encoder
+        if self._tokenizer is None:
+            source, gguf_file = resolve_source(self.backbone_config)
+            self._tokenizer = load_tokenizer(source, self.backbone_config, gguf_file)
+        return ConversationEncoder(self._tokenizer, self.max_prompt_tokens, self.max_answer_tokens)
 
     # -- forward and losses -----------------------------------------------------------------------
     def embed(self, batch: dict[str, Any]) -> Tensor:

@@ -230,31 +230,32 @@ def test_killed_run_resumes_without_repeating_calls(tmp_path, policy_server, sta
 
 
 def test_every_option_is_documented():
-    from mrrml.cli.healthbench import build_parser
+    from mrrml.cli._parsing import build_parser
+    from mrrml.cli.healthbench import COMMANDS
 
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command")
-    assert set(sub.choices) == {"run", "score", "rm-preference", "rm-grader", "meta-eval"}
-    for name, command in sub.choices.items():
-        for action in command._actions:
+    assert set(COMMANDS) == {"run", "score", "rm-preference", "rm-grader", "meta-eval"}
+    for name, command in COMMANDS.items():
+        for action in build_parser(command, f"mrrml healthbench {name}")._actions:
             assert action.help, f"mrrml healthbench {name} {action.option_strings} has no help"
-    options = {o for a in sub.choices["run"]._actions for o in a.option_strings}
+    options = set(build_parser(COMMANDS["run"], "mrrml healthbench run")._option_string_actions)
     assert {
-        "--data",
-        "--sampler-base-url",
-        "--sampler-model",
-        "--sampler-api-key-env",
-        "--grader-base-url",
-        "--grader-model",
-        "--grader-api-key-env",
-        "--concurrency",
-        "--max-retries",
-        "--timeout",
-        "--cache-dir",
-        "--limit",
+        "--data.source",
+        "--data.limit",
+        "--sampler.base_url",
+        "--sampler.model",
+        "--sampler.api_key_env",
+        "--grader.base_url",
+        "--grader.model",
+        "--grader.api_key_env",
+        "--requests.concurrency",
+        "--requests.max_retries",
+        "--requests.timeout",
+        "--cache_dir",
         "--seed",
         "--out",
-        "--dry-run",
+        "--dry_run",
+        "--config",
+        "--print_config",
     } <= options
 
 

@@ -32,7 +32,9 @@ class CrashAtStep(Callback):
 def _fit(root: Path, data: Path, max_steps: int, callbacks=(), ckpt_path=None) -> RewardModelModule:
     pl.seed_everything(0)
     module = RewardModelModule(**module_kwargs())
-    datamodule = RewardDataModule(train=[DataSource(str(data))], val_fraction=0.0, batch_size=4, seed=0)
+    datamodule = RewardDataModule(
+        train=[DataSource(str(data))], val_fraction=0.0, batch_size=4, seed=0, encoder=module.encoder
+    )
     trainer = pl.Trainer(
         accelerator="cpu",
         max_steps=max_steps,

@@ -24,7 +24,11 @@ def trained(tmp_path_factory, mixed_files):
     pl.seed_everything(0)
     module = RewardModelModule(**module_kwargs())
     datamodule = RewardDataModule(
-        train=[DataSource(str(p)) for p in mixed_files.values()], val_fraction=0.25, batch_size=6, seed=0
+        train=[DataSource(str(p)) for p in mixed_files.values()],
+        val_fraction=0.25,
+        batch_size=6,
+        seed=0,
+        encoder=module.encoder,
     )
     trainer = pl.Trainer(
         accelerator="cpu",

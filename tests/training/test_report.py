@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from mrrml.cli.demo import run as demo_run
+from mrrml.cli import main
 from mrrml.training.report import bar_chart, line_chart, write_report
 
 
@@ -37,38 +37,27 @@ def test_write_report_files(tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_at_toy_size(tmp_path):
+def test_demo_at_toy_size(tmp_path, capsys):
+    """The demo through the fit CLI wiring, run from the config its --print_config wrote."""
     out = tmp_path / "demo"
-    assert (
-        demo_run(
-            [
-                "--out",
-                str(out),
-                "--n",
-                "50",
-                "--epochs",
-                "0.5",
-                "--hidden",
-                "32",
-                "--layers",
-                "1",
-                "--batch-size",
-                "4",
-                "--max-answer-tokens",
-                "96",
-                "--healthbench-limit",
-                "4",
-            ]
-        )
-        == 0
-    )
+    tiny = "{hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, "
+    tiny += "num_key_value_heads: 1, head_dim: 16}"
+    overrides = ["--out", str(out), "--n", "50", "--trainer.max_steps", "3", "--model.backbone.tiny", tiny]
+    overrides += ["--data.batch_size", "4", "--model.max_answer_tokens", "96", "--healthbench_limit", "4"]
+    assert main(["demo", *overrides, "--print_config"]) == 0
+    config = tmp_path / "demo.yaml"
+    config.write_text(capsys.readouterr().out)
+    assert main(["demo", "-c", str(config)]) == 0
     report = json.loads((out / "report.json").read_text())
     run = report["runs"][0]
-    assert run["steps"] >= 1 and report["synthesis"]["kept"] > 0
+    assert run["steps"] == 3 and report["synthesis"]["kept"] > 0
+    assert report["settings"]["model"]["backbone"]["tiny"]["hidden_size"] == 32
+    assert report["settings"]["data"]["train"][0]["path"] == str(out / "data" / "train.jsonl")
     assert "test/pairwise_acc/mean" in run["test"] and report["dimensions"][0] == "accuracy"
     assert run["healthbench"]["overall"]["pairs"] > 0 and 0 <= run["healthbench"]["overall"]["accuracy"] <= 1
     assert all(math.isfinite(h["loss"]) for h in report["history"]["GPRC"])
     assert (out / "model" / "heads.safetensors").exists() and "<svg" in (out / "report.html").read_text()
+    assert (out / "config.yaml").exists()  # written by the fit wiring, as for `mrrml fit`
 
 
 def test_export_recovers_from_a_kill_between_the_two_renames(tmp_path):

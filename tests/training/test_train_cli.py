@@ -126,3 +126,18 @@ def test_predict_writes_scores_per_answer(tmp_path, triplet_file):
         "context_awareness",
         "instruction_following",
     }
+
+
+def test_fit_config_interpolates(tmp_path, triplet_file):
+    """Configs are read in the omegaconf mode: ${...} refers to other values of the same file."""
+    from tests.training.training_helpers import write_cli_config
+
+    config = write_cli_config(tmp_path / "fit.yaml", triplet_file, tmp_path / "run", max_steps=2)
+    text = yaml.safe_load(config.read_text())
+    text["model"]["head_lr"] = "${model.lr}"
+    text["export"]["final_dir"] = "${trainer.default_root_dir}/exported-${trainer.max_steps}-steps"
+    config.write_text(yaml.safe_dump(text))
+    assert train_run(["fit", "-c", str(config)]) == 0
+    assert (tmp_path / "run" / "exported-2-steps" / "heads.safetensors").exists()
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert saved["model"]["head_lr"] == saved["model"]["lr"] == 1e-3
