@@ -95,7 +95,9 @@ def fit_epochs(args: argparse.Namespace, data: Path, cache: bool, cache_dir: Pat
 
     pl.seed_everything(0, verbose=False)
     module = RewardModelModule(**module_kwargs(args, cache, cache_dir))
-    datamodule = RewardDataModule(train=[DataSource(str(data))], val_fraction=0.0, batch_size=args.batch, seed=0)
+    datamodule = RewardDataModule(
+        train=[DataSource(str(data))], val_fraction=0.0, batch_size=args.batch, seed=0, encoder=module.encoder
+    )
     timer = EpochTimer()
     trainer = pl.Trainer(
         accelerator="cpu",

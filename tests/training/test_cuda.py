@@ -75,6 +75,9 @@ def test_fsdp1_strategy_is_refused(tmp_path, triplet_file):
     trainer = pl.Trainer(
         accelerator="gpu", devices=1, strategy=FSDPStrategy(), max_steps=1, logger=False, default_root_dir=tmp_path
     )
-    data = RewardDataModule(train=[DataSource(path=str(triplet_file))], val_fraction=0.0, batch_size=4)
+    module = RewardModelModule(**module_kwargs(lazy_build=True))
+    data = RewardDataModule(
+        train=[DataSource(path=str(triplet_file))], val_fraction=0.0, batch_size=4, encoder=module.encoder
+    )
     with pytest.raises(ConfigError, match="FSDP2Strategy"):
-        trainer.fit(RewardModelModule(**module_kwargs(lazy_build=True)), datamodule=data)
+        trainer.fit(module, datamodule=data)

@@ -59,6 +59,7 @@ def fit(root: Path, files: dict[str, Path], cache_dir: Path | None) -> dict:
         val_fraction=0.25,
         batch_size=4,
         seed=0,
+        encoder=module.encoder,
     )
     calls = BackboneCalls()
     trainer = pl.Trainer(
