@@ -14,6 +14,7 @@ import importlib
 import sys
 
 from ..errors import MrrmlError
+from ..resources import default_inductor_cache
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "standards": ("mrrml.cli.standards", "author, validate, show and export standards matrices"),
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"mrrml: unknown command '{name}'\n\n{_usage()}", file=sys.stderr)
         return 2
+    # Before any command module: importing Lightning or transformers fixes Inductor's cache directory.
+    default_inductor_cache()
     module = importlib.import_module(COMMANDS[name][0])
     try:
         # The Lightning sub-commands share one module, which needs to know which one was asked for.

@@ -28,7 +28,6 @@ from typing import Any, cast
 
 from lightning.pytorch.cli import LightningArgumentParser
 
-from ..resources import default_inductor_cache
 from ._parsing import Removed, Renamed, modernize
 from .train import MrrmlCLI, build_cli
 
@@ -291,7 +290,6 @@ def build_report(
 
 
 def run(argv: list[str]) -> int:
-    default_inductor_cache()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import yaml
     from lightning.pytorch import seed_everything

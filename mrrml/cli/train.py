@@ -19,7 +19,6 @@ from typing import Any
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from ..data.datamodule import RewardDataModule
-from ..resources import default_inductor_cache
 from ..training.callbacks import ModelDirExport, PredictionWriter
 from ..training.module import RewardModelModule
 from ._parsing import PARSER_MODE
@@ -65,7 +64,6 @@ def build_cli(
 
 def run(argv: list[str]) -> int:
     """Entry point from the command table: ``argv = [fit|validate|test|predict, *options]``."""
-    default_inductor_cache()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if not argv or argv[0] not in SUBCOMMANDS:
         print(f"usage: mrrml {{{','.join(SUBCOMMANDS)}}} -c CONFIG [options]", file=sys.stderr)
