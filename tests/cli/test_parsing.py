@@ -35,15 +35,17 @@ def test_earlier_spellings_are_rewritten_with_a_note(capsys):
         "--neutral_rate",
         "0.2",
         "--val_frac=0.1",
-        "--endpoint.base_url",
+        "--generator.base_url",
         "http://h/v1",
-        "--requests.max_retries",
+        "--generator.max_retries",
+        "0",
+        "--judge.max_retries",
         "0",
         "--out",
         "o",
     ]
     note = capsys.readouterr().err
-    assert "--neutral-rate -> --neutral_rate" in note and "--base-url -> --endpoint.base_url" in note
+    assert "--neutral-rate -> --neutral_rate" in note and "--base-url -> --generator.base_url" in note
 
 
 def test_synth_model_option_meant_a_directory_or_a_served_model_by_backend():
@@ -51,7 +53,7 @@ def test_synth_model_option_meant_a_directory_or_a_served_model_by_backend():
     local = ["--backend", "transformers", "--model", "/models/x"]
     served = ["--backend=openai", "--model", "qwen"]
     assert modernize(local, parser, command.spellings_for(local), SYNTH_PROG)[-2:] == ["--local_model", "/models/x"]
-    assert modernize(served, parser, command.spellings_for(served), SYNTH_PROG)[-2:] == ["--endpoint.model", "qwen"]
+    assert modernize(served, parser, command.spellings_for(served), SYNTH_PROG)[-2:] == ["--generator.model", "qwen"]
 
 
 def test_bare_boolean_means_true_and_explicit_values_stay():
