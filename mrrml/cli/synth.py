@@ -129,15 +129,15 @@ def synth(
         }
 
     kind = filter if filter != "auto" else ("rule" if backend == "template" else "none")
-    judge = None
+    consistency = None
     if kind == "rule":
-        judge = ConsistencyFilter(RuleJudge(standards), neutral_tolerance=0.0)
+        consistency = ConsistencyFilter(RuleJudge(standards), neutral_tolerance=0.0)
     elif kind == "llm":
         if complete is None:
             raise ConfigError("--filter llm needs an LLM backend (transformers or openai)")
         from ..data.synth.llm import LLMJudge
 
-        judge = ConsistencyFilter(LLMJudge(complete, standards))
+        consistency = ConsistencyFilter(LLMJudge(complete, standards))
 
     settings = SynthSettings(
         n=n,
@@ -166,7 +166,7 @@ def synth(
             generator_backend,
             settings,
             out,
-            judge=judge,
+            judge=consistency,
             fsync=fsync == "on" or (fsync == "auto" and backend != "template"),
             on_progress=lambda done, total: progress.update(task, completed=done),
             emit_eval=emit_eval,

@@ -21,6 +21,7 @@ from tests.standin_chat import ChatStandIn, error_body, rate_limited
 from tests.synth_model import SynthModel
 
 SPLITS = ("train.jsonl", "val.jsonl", "test.jsonl")
+SECRET = "sk-test-never-log-me"
 
 
 def _records(out: Path) -> list:
@@ -35,10 +36,12 @@ def _splits(out: Path) -> list[bytes]:
     return [(out / name).read_bytes() for name in SPLITS]
 
 
-def test_generator_and_judge_endpoints_method_settings_and_eval_rows(tmp_path):
+def test_generator_and_judge_endpoints_method_settings_and_eval_rows(tmp_path, monkeypatch):
     """The generator stands for vLLM serving Qwen3 with thinking switched on by the role's
     chat_template_kwargs (every reply opens with a <think> block) behind a rate limit that answers every
-    7th request 429 with Retry-After; the judge is a second vLLM server on its own port."""
+    7th request 429 with Retry-After; the judge is a second vLLM server on its own port, started
+    without --api-key: the generator's key must not travel there."""
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     model, judge_model = SynthModel(), SynthModel()
     generator = ChatStandIn(rate_limited(model, every=7), thinking=True)
     with generator, ChatStandIn(judge_model) as judge:
@@ -76,23 +79,27 @@ def test_generator_and_judge_endpoints_method_settings_and_eval_rows(tmp_path):
     assert {json.dumps(b["chat_template_kwargs"]) for b in generator.bodies} == {'{"enable_thinking": true}'}
     assert {(b["model"], b["temperature"], b["max_tokens"]) for b in judge.bodies} == {("qwen3-judge", 0.0, 700)}
     assert judge.max_in_flight <= 4 and generator.max_in_flight <= 4  # the window, both roles together
+    assert generator.authorizations() == {f"Bearer {SECRET}"} and judge.authorizations() == {""}
     rows = [json.loads(line) for line in (tmp_path / "eval.jsonl").read_text().splitlines()]
     assert len(rows) == 8 and {row["prompt_id"] for row in rows} == {r.id for r in records}
 
 
-def test_judge_token_budget_and_length_retry_come_from_the_judge_group(tmp_path):
+def test_judge_token_budget_and_length_retry_come_from_the_judge_group(tmp_path, monkeypatch):
     """Stands for vLLM cutting every judge reply at the request's max_tokens (finish_reason "length"):
     with no length retry allowed, every triplet is a judge drop counted as truncated, not a crash."""
+    monkeypatch.setenv("MRRML_TEST_KEY", SECRET)
     with ChatStandIn(SynthModel()) as server:
         argv = ["synth", "--backend", "openai", "--out", str(tmp_path), "--n", "3", "--quiet"]
         argv += ["--generator.base_url", server.base_url, "--generator.model", "m"]
+        argv += ["--generator.api_key_env", "MRRML_TEST_KEY"]
         argv += ["--judge.max_tokens", "3", "--judge.length_retry_factor", "1", "--llm.rubrics", "false"]
         assert main(argv) == 0
     s = _summary(tmp_path)
     assert s["kept"] == 0 and s["drops_by_reason"] == {"filter: judge: truncated (reply cut at max_tokens)": 3}
     judged = [b for b in server.bodies if b["messages"][0]["content"] == SYSTEM_JUDGE]
     assert judged and {b["max_tokens"] for b in judged} == {3}  # asked once each: no retry with more tokens
-    assert {b["model"] for b in judged} == {"m"}  # the judge defaults to the generator's endpoint and model
+    # the judge defaults to the generator's server, its key and its model
+    assert {b["model"] for b in judged} == {"m"} and server.authorizations() == {f"Bearer {SECRET}"}
 
 
 def test_an_outage_resumes_on_a_moved_server_byte_identical(tmp_path):
