@@ -19,6 +19,7 @@ from ..resources import default_inductor_cache
 COMMANDS: dict[str, tuple[str, str]] = {
     "standards": ("mrrml.cli.standards", "author, validate, show and export standards matrices"),
     "synth": ("mrrml.cli.synth", "synthesize triplet data keyed to a standards matrix"),
+    "content": ("mrrml.cli.content", "validate the template generator's case bank and phrasing files"),
     "fit": ("mrrml.cli.train", "train a reward model (LightningCLI)"),
     "validate": ("mrrml.cli.train", "run validation (LightningCLI)"),
     "test": ("mrrml.cli.train", "run the test split (LightningCLI)"),

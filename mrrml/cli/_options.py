@@ -1,65 +1,23 @@
-"""Option groups shared by several commands, defined once so their meaning cannot drift.
+"""What several commands share about their option groups, defined once so their meaning cannot drift.
 
-Each is a small frozen dataclass; a command parameter of that type becomes a dotted group of
-options (``--grader.base_url``) and a nested block in config files. Secrets are never options:
-an endpoint names the environment variable that holds its key.
+Every role that talks to an OpenAI-compatible server (synthesis's generator and judge, HealthBench's
+sampler and grader) is a :class:`~mrrml.openai_client.ChatSettings` group on the command line
+(``--judge.base_url``, ``--grader.max_tokens`` ...) or a subclass of it that adds the role's own
+options. Secrets are never options: a role names the environment variable that holds its key.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import fields
 
-from ..errors import ConfigError
-
-if TYPE_CHECKING:
-    from ..openai_client import ChatClient
+from ..openai_client import ChatClient, ChatSettings
 
 
-@dataclass(frozen=True)
-class Requests:
-    """How requests to an endpoint are sent.
+def chat_client(settings: ChatSettings, group: str, *, key_required: bool) -> ChatClient:
+    """The client of the ``--group.*`` options; a bad or missing value is an error naming the option.
 
-    Args:
-        concurrency: parallel requests per endpoint.
-        timeout: seconds per request.
-        max_retries: retries of a failed request (connection, timeout, 429, 5xx), with exponential backoff.
-        backoff: first retry wait in seconds; it doubles after each failed attempt.
+    A role's own extra options (a subclass's fields) are left out, so the client's settings, and the
+    reports and cache keys made from them, hold only what decides a request.
     """
-
-    concurrency: int = 8
-    timeout: float = 120.0
-    max_retries: int = 4
-    backoff: float = 1.0
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """An OpenAI-compatible chat endpoint (vLLM, SGLang, hosted APIs).
-
-    Args:
-        base_url: URL up to /v1, e.g. http://127.0.0.1:8000/v1.
-        model: model name sent in each request.
-        api_key_env: name of the environment variable that holds the API key (keys are read from the
-            environment only, never from the command line or a config file).
-    """
-
-    base_url: str | None = None
-    model: str | None = None
-    api_key_env: str | None = None
-
-    def client(self, group: str, requests: Requests, *, key_required: bool = True) -> ChatClient:
-        """A client for this endpoint; ``group`` names the option group in the error if it is incomplete."""
-        if not (self.base_url and self.model):
-            raise ConfigError(f"give --{group}.base_url and --{group}.model (the OpenAI-compatible endpoint)")
-        from ..openai_client import ChatClient
-
-        return ChatClient.from_env(
-            self.base_url,
-            self.model,
-            self.api_key_env,
-            key_required=key_required,
-            timeout=requests.timeout,
-            max_retries=requests.max_retries,
-            backoff=requests.backoff,
-        )
+    plain = ChatSettings(**{f.name: getattr(settings, f.name) for f in fields(ChatSettings)})
+    return ChatClient.from_settings(plain, role=f"--{group}", key_required=key_required)

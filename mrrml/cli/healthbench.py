@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..io import atomic_write_json, atomic_write_text
-from ._options import Endpoint, Requests
+from ..openai_client import ChatSettings
+from ._options import chat_client
 from ._parsing import Command, Renamed, Spellings, run_group
 
 if TYPE_CHECKING:
@@ -55,39 +56,39 @@ class HealthBenchData:
 
 
 @dataclass(frozen=True)
-class Sampler(Endpoint):
+class Sampler(ChatSettings):
     """The policy under test: an OpenAI-compatible endpoint, or a local model with --sampler.local_model.
 
+    An answer cut at max_tokens is kept as it is (the budget is part of the policy), so
+    length_retry_factor does not apply here.
+
     Args:
-        local_model: local transformers model directory to sample from instead of an endpoint.
-        system_message: system message prepended to every prompt (recorded in the report).
-        temperature: sampling temperature.
         max_tokens: completion token budget.
+        local_model: local transformers model directory to sample from instead of an endpoint
+            (temperature and max_tokens apply to it too).
+        system_message: system message prepended to every prompt (recorded in the report).
         batch_size: local sampler batch size.
         device: local sampler device (default: cuda if available, else cpu).
     """
 
+    max_tokens: int = 2048
     local_model: str | None = None
     system_message: str | None = None
-    temperature: float = 0.0
-    max_tokens: int = 2048
     batch_size: int = 4
     device: str | None = None
 
 
 @dataclass(frozen=True)
-class Grader(Endpoint):
+class Grader(ChatSettings):
     """The rubric grader: an OpenAI-compatible endpoint and how it is asked.
 
     Args:
         template: file with the grader prompt (<<conversation>>, <<rubric_item>>); default: the
             official prompt from nvidia-simple-evals, else a built-in one.
-        max_tokens: grader reply budget.
         parse_retries: extra grader calls when a reply lacks a boolean criteria_met.
     """
 
     template: str | None = None
-    max_tokens: int = 1024
     parse_retries: int = 2
 
 
@@ -116,21 +117,20 @@ def _data_info(data: DataFile) -> dict[str, Any]:
     return {"source": data.source, "path": str(data.path), "sha256": data.sha256, "url": data.url}
 
 
-def _grader(grader: Grader, requests: Requests, cache: Any) -> Any:
+def _grader(grader: Grader, concurrency: int, cache: Any) -> Any:
     from ..eval.healthbench.grader import RubricGrader
     from ..eval.healthbench.grader_prompt import load_grader_template
 
     return RubricGrader(
-        grader.client("grader", requests),
+        chat_client(grader, "grader", key_required=True),
         load_grader_template(grader.template),
         cache,
-        concurrency=requests.concurrency,
+        concurrency=concurrency,
         parse_retries=grader.parse_retries,
-        params={"temperature": 0.0, "max_tokens": grader.max_tokens},
     )
 
 
-def _sampler(sampler: Sampler, requests: Requests, seed: int) -> Any:
+def _sampler(sampler: Sampler, concurrency: int, seed: int) -> Any:
     from ..eval.healthbench.sampler import OpenAISampler, TransformersSampler
 
     if sampler.local_model:
@@ -144,11 +144,9 @@ def _sampler(sampler: Sampler, requests: Requests, seed: int) -> Any:
             seed=seed,
         )
     return OpenAISampler(
-        sampler.client("sampler", requests),
+        chat_client(sampler, "sampler", key_required=True),
         system_message=sampler.system_message,
-        temperature=sampler.temperature,
-        max_tokens=sampler.max_tokens,
-        concurrency=requests.concurrency,
+        concurrency=concurrency,
     )
 
 
@@ -165,10 +163,11 @@ def run_benchmark(
     data: HealthBenchData = HealthBenchData(),
     sampler: Sampler = Sampler(),
     grader: Grader = Grader(),
-    requests: Requests = Requests(),
+    concurrency: int = 8,
     scoring: Scoring = Scoring(),
     seed: int = 0,
     cache_dir: str | None = None,
+    allow_missing: bool = False,
     dry_run: bool = False,
 ) -> int:
     """Sample a policy, grade every rubric item, score and write the report.
@@ -182,10 +181,13 @@ def run_benchmark(
         data: the HealthBench rows.
         sampler: the policy under test.
         grader: the rubric grader.
-        requests: how requests to the endpoints are sent.
+        concurrency: requests in flight per endpoint (sampler, grader).
         scoring: how graded answers become metrics.
         seed: seed of the bootstrap and of local sampling.
         cache_dir: answer cache (default: OUT/cache); reuse it to resume.
+        allow_missing: when some sampler requests fail after their retries, score and report the
+            examples that were answered (the missing ones are listed in the report) instead of exiting
+            1; either way every answer is cached and a rerun asks only for the missing ones.
         dry_run: print the number of calls and a token estimate, send nothing.
     """
     from ..eval.healthbench.cache import ResponseCache
@@ -198,13 +200,13 @@ def run_benchmark(
     examples = load_examples(source.path, data.limit)
     out_dir = Path(out)
     cache = Path(cache_dir) if cache_dir else out_dir / "cache"
-    policy = _sampler(sampler, requests, seed)
+    policy = _sampler(sampler, concurrency, seed)
     with ResponseCache(cache / "samples.jsonl") as samples, ResponseCache(cache / "grader.jsonl") as grades:
-        rubric_grader = _grader(grader, requests, grades)
+        rubric_grader = _grader(grader, concurrency, grades)
         if dry_run:
             print(plan_calls(examples, policy, rubric_grader, sampler.max_tokens, samples).describe())
             return 0
-        result = run_examples(examples, policy, rubric_grader, samples, _progress)
+        result = run_examples(examples, policy, rubric_grader, samples, _progress, allow_missing=allow_missing)
     graded_path = out_dir / "graded.jsonl"
     atomic_write_text(
         graded_path, "".join(json.dumps(g.to_dict(), ensure_ascii=False, sort_keys=True) + "\n" for g in result.graded)
@@ -224,6 +226,7 @@ def run_benchmark(
             else {"center": scoring.length_center, "penalty": scoring.length_penalty},
             "on_grading_failure": scoring.on_grading_failure,
             "sampler_calls": result.sampler_calls,
+            "sample_failures": result.sample_failures,
             "grader_calls": result.grader_calls,
             "seconds": round(result.seconds, 3),
             "graded_file": str(graded_path),
@@ -237,6 +240,12 @@ def run_benchmark(
         f"on {c['examples_scored']} examples ({c['examples_excluded']} excluded, {c['items_failed']} items failed)"
     )
     print(f"wrote {json_path}, {html_path}, {graded_path}")
+    if result.sample_failures:
+        print(
+            f"{len(result.sample_failures)} examples got no sampler answer and are not scored (listed under "
+            "run.sample_failures); run the same command again to retry them",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -342,7 +351,7 @@ def meta_eval(
     out: str,
     data: HealthBenchData = HealthBenchData(source="meta_eval"),
     grader: Grader = Grader(),
-    requests: Requests = Requests(),
+    concurrency: int = 8,
     cache_dir: str | None = None,
     dry_run: bool = False,
 ) -> int:
@@ -355,7 +364,7 @@ def meta_eval(
         out: JSON file to write.
         data: the meta-eval rows.
         grader: the rubric grader under test.
-        requests: how requests to the grader are sent.
+        concurrency: grader requests in flight.
         cache_dir: grader answer cache (default: meta_eval_cache beside --out).
         dry_run: print the number of calls and a token estimate, send nothing.
     """
@@ -367,7 +376,7 @@ def meta_eval(
     rows = load_meta_eval(source.path, data.limit)
     cache = Path(cache_dir) if cache_dir else Path(out).parent / "meta_eval_cache"
     with ResponseCache(cache / "grader.jsonl") as answers:
-        rubric_grader = _grader(grader, requests, answers)
+        rubric_grader = _grader(grader, concurrency, answers)
         if dry_run:
             chars = sum(
                 len(
@@ -408,9 +417,17 @@ DATA_SPELLINGS = _renamed(
         "--limit": "--data.limit",
     }
 )
-REQUEST_SPELLINGS = _renamed(
-    {f"--{o}": f"--requests.{o.replace('-', '_')}" for o in ("concurrency", "max-retries", "timeout", "backoff")}
-)
+
+
+def _request_spellings(roles: tuple[str, ...]) -> Spellings:
+    """The earlier per-command request options: each one's value now goes to every role's group."""
+    spellings: dict[str, Renamed] = {"--requests.concurrency": Renamed(("--concurrency",))}
+    for name in ("timeout", "max_retries", "backoff"):
+        change = Renamed(tuple(f"--{role}.{name}" for role in roles))
+        spellings[f"--{name.replace('_', '-')}"] = spellings[f"--requests.{name}"] = change
+    return spellings
+
+
 GRADER_SPELLINGS = _renamed(
     {
         "--grader-base-url": "--grader.base_url",
@@ -441,12 +458,18 @@ SCORING_SPELLINGS = _renamed(
 COMMANDS = {
     "run": Command(
         run_benchmark,
-        {**DATA_SPELLINGS, **SAMPLER_SPELLINGS, **GRADER_SPELLINGS, **REQUEST_SPELLINGS, **SCORING_SPELLINGS},
+        {
+            **DATA_SPELLINGS,
+            **SAMPLER_SPELLINGS,
+            **GRADER_SPELLINGS,
+            **_request_spellings(("sampler", "grader")),
+            **SCORING_SPELLINGS,
+        },
     ),
     "score": Command(score, SCORING_SPELLINGS),
     "rm-preference": Command(rm_preference, DATA_SPELLINGS),
     "rm-grader": Command(rm_grader),
-    "meta-eval": Command(meta_eval, {**DATA_SPELLINGS, **GRADER_SPELLINGS, **REQUEST_SPELLINGS}),
+    "meta-eval": Command(meta_eval, {**DATA_SPELLINGS, **GRADER_SPELLINGS, **_request_spellings(("grader",))}),
 }
 
 

@@ -40,7 +40,7 @@ def _round_trips(command: list[str], argv: list[str], capsys, tmp_path: Path) ->
 def test_synth_from_its_printed_config_makes_the_same_data(tmp_path, capsys):
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     config = _round_trips(["synth"], ["--out", str(a), "--n", "40", "--seed", "2", "--quiet"], capsys, tmp_path)
-    assert yaml.safe_load(config.read_text())["endpoint"]["api_key_env"] == "OPENAI_API_KEY"  # a name, no key
+    assert yaml.safe_load(config.read_text())["generator"]["api_key_env"] == "OPENAI_API_KEY"  # a name, no key
     assert main(["synth", "--config", str(config)]) == 0
     assert main(["synth", "--out", str(b), "--n", "40", "--seed", "2", "--quiet", "--matrix", "healthbench"]) == 0
     # the argparse-era spelling, with the matrix as a path: the same records

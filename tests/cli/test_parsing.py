@@ -14,9 +14,10 @@ SYNTH_PROG = "mrrml synth"
 
 
 def _commands() -> dict[str, Command]:
-    from mrrml.cli import export, healthbench, serve, standards, synth
+    from mrrml.cli import content, export, healthbench, serve, standards, synth
 
     found = {"synth": synth.COMMAND, "serve": serve.COMMAND, "export": export.COMMAND}
+    found.update({f"content {name}": c for name, c in content.COMMANDS.items()})
     found.update({f"standards {name}": c for name, c in standards.COMMANDS.items()})
     found.update({f"healthbench {name}": c for name, c in healthbench.COMMANDS.items()})
     return found
@@ -35,15 +36,17 @@ def test_earlier_spellings_are_rewritten_with_a_note(capsys):
         "--neutral_rate",
         "0.2",
         "--val_frac=0.1",
-        "--endpoint.base_url",
+        "--generator.base_url",
         "http://h/v1",
-        "--requests.max_retries",
+        "--generator.max_retries",
+        "0",
+        "--judge.max_retries",
         "0",
         "--out",
         "o",
     ]
     note = capsys.readouterr().err
-    assert "--neutral-rate -> --neutral_rate" in note and "--base-url -> --endpoint.base_url" in note
+    assert "--neutral-rate -> --neutral_rate" in note and "--base-url -> --generator.base_url" in note
 
 
 def test_synth_model_option_meant_a_directory_or_a_served_model_by_backend():
@@ -51,7 +54,7 @@ def test_synth_model_option_meant_a_directory_or_a_served_model_by_backend():
     local = ["--backend", "transformers", "--model", "/models/x"]
     served = ["--backend=openai", "--model", "qwen"]
     assert modernize(local, parser, command.spellings_for(local), SYNTH_PROG)[-2:] == ["--local_model", "/models/x"]
-    assert modernize(served, parser, command.spellings_for(served), SYNTH_PROG)[-2:] == ["--endpoint.model", "qwen"]
+    assert modernize(served, parser, command.spellings_for(served), SYNTH_PROG)[-2:] == ["--generator.model", "qwen"]
 
 
 def test_bare_boolean_means_true_and_explicit_values_stay():
@@ -119,6 +122,7 @@ def test_demo_spellings_name_real_options_and_removed_ones_fail_with_the_new_spe
         ["standards", "show"],
         ["standards", "new"],
         ["standards", "schema"],
+        ["content", "validate"],
         ["healthbench", "run"],
         ["healthbench", "score"],
         ["healthbench", "rm-preference"],

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mrrml.cli import main
 from mrrml.eval.healthbench.data import load_examples
@@ -247,9 +248,11 @@ def test_every_option_is_documented():
         "--grader.base_url",
         "--grader.model",
         "--grader.api_key_env",
-        "--requests.concurrency",
-        "--requests.max_retries",
-        "--requests.timeout",
+        "--sampler.max_retries",
+        "--grader.timeout",
+        "--grader.chat_template_kwargs",
+        "--concurrency",
+        "--allow_missing",
         "--cache_dir",
         "--seed",
         "--out",
@@ -310,3 +313,72 @@ def test_a_failed_sampler_request_loses_nothing_else(tmp_path, mini_path, grader
     assert len(server.requests) == sampled + 1
     assert len(grader_server.requests) == graded_items + len(examples[1].rubrics)
     assert json.loads((tmp_path / "metrics.json").read_text())["counts"]["examples_scored"] == len(examples)
+
+
+def _chat_args(data, sampler_url, grader_url, out, *extra):
+    """``healthbench run`` in today's spelling: the ``--sampler.*`` / ``--grader.*`` ChatSettings groups."""
+    return [
+        "healthbench", "run", "--data.source", str(data), "--out", str(out), "--concurrency", "2",
+        "--sampler.base_url", sampler_url, "--sampler.model", "qwen3-policy", "--sampler.backoff", "0.01",
+        "--grader.base_url", grader_url, "--grader.model", "qwen3-grader", "--grader.backoff", "0.01",
+        *extra,
+    ]  # fmt: skip
+
+
+def test_sampler_and_grader_groups_reach_their_servers(tmp_path, mini_path):
+    """The sampler stands for vLLM serving Qwen3 with thinking switched on by the role's
+    chat_template_kwargs (replies open with a <think> block); the grader for a server without guided
+    decoding (it answers response_format with 400), told so by --grader.structured_output false."""
+    from tests.standin_chat import ChatStandIn
+
+    sampler = ChatStandIn(lambda n, body, headers: policy_answer(body)[1], thinking=True)
+    grader = ChatStandIn(lambda n, body, headers: good_grader(body)[1], guided="reject")
+    with sampler, grader:
+        extra = ['--sampler.chat_template_kwargs={"enable_thinking": true}', "--sampler.max_tokens", "300"]
+        extra += ["--grader.structured_output", "false", "--grader.max_tokens", "200", "--grader.temperature", "0.1"]
+        assert main(_chat_args(mini_path, sampler.base_url, grader.base_url, tmp_path, *extra)) == 0
+    graded = [json.loads(line) for line in (tmp_path / "graded.jsonl").read_text().splitlines()]
+    assert len(graded) == 3 and all("Stand-in reply" in g["completion"] for g in graded)
+    assert not any("think" in g["completion"] for g in graded)  # the reasoning never reaches the grader
+    assert {(b["model"], b["max_tokens"], b["chat_template_kwargs"]["enable_thinking"]) for b in sampler.bodies} == {
+        ("qwen3-policy", 300, True)
+    }
+    assert len(grader.bodies) == 10 and not any("response_format" in b for b in grader.bodies)
+    assert {(b["model"], b["max_tokens"], b["temperature"]) for b in grader.bodies} == {("qwen3-grader", 200, 0.1)}
+    run = json.loads((tmp_path / "metrics.json").read_text())["run"]
+    assert run["grader"]["params"]["structured_output"] is False and run["sample_failures"] == {}
+
+
+def test_allow_missing_scores_the_answered_examples(tmp_path, mini_path, grader_server, stand_in, capsys):
+    """Stands for a policy server that refuses one prompt (HTTP 400, over its context length): with
+    --allow_missing the run scores and reports the other examples and lists the missing one."""
+    refused = load_examples(mini_path)[1]
+
+    def picky(body):
+        if body["messages"][-1]["content"] == refused.prompt[-1]["content"]:
+            return 400, "prompt too long for this server"
+        return policy_answer(body)
+
+    server = stand_in(picky)
+    assert main(_chat_args(mini_path, server.base_url, grader_server.base_url, tmp_path, "--allow_missing")) == 0
+    assert "1 examples got no sampler answer" in capsys.readouterr().err
+    report = json.loads((tmp_path / "metrics.json").read_text())
+    assert report["counts"]["examples_scored"] == 2
+    assert list(report["run"]["sample_failures"]) == [refused.prompt_id]
+
+
+def test_run_from_its_printed_config(tmp_path, mini_path, policy_server, grader_server, capsys):
+    """Stands for two healthy vLLM servers. The printed config (its groups named as today) fed back with
+    --config gives the same report as the command line."""
+    argv = _chat_args(mini_path, policy_server.base_url, grader_server.base_url, tmp_path / "argv")
+    capsys.readouterr()
+    assert main([*argv, "--print_config"]) == 0
+    printed = capsys.readouterr().out
+    config = yaml.safe_load(printed)
+    assert config["grader"]["model"] == "qwen3-grader" and config["sampler"]["max_tokens"] == 2048
+    assert config["concurrency"] == 2 and config["allow_missing"] is False and "requests" not in config
+    (tmp_path / "hb.yaml").write_text(printed)
+    assert main(argv) == 0
+    assert main(["healthbench", "run", "--config", str(tmp_path / "hb.yaml"), "--out", str(tmp_path / "cfg")]) == 0
+    metrics = [json.loads((tmp_path / d / "metrics.json").read_text())["metrics"] for d in ("argv", "cfg")]
+    assert metrics[0] == metrics[1]

@@ -71,7 +71,7 @@ class Completer(Protocol):
     ) -> Reply: ...
 
 
-@dataclass
+@dataclass(frozen=True)
 class LLMSynthSettings:
     """How the LLM backends write and judge triplets. Every field decides which records a run makes,
     so all of them go into the run's resume manifest.
