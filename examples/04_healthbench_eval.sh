@@ -5,5 +5,5 @@
 source "$(dirname "$0")/_env.sh"
 [ -f "$WORK/model/mrrml_config.json" ] || bash examples/03_train.sh
 
-"$MRRML" healthbench rm-preference --reward-model "$WORK/model" --data package --limit 40 \
+"$MRRML" healthbench rm-preference --reward_model "$WORK/model" --data.source package --data.limit 40 \
   --out "$WORK/rm_preference.json"

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/_env.sh"
 SMOL="$WORK/smol"
 [ -f "$SMOL/data/train.jsonl" ] || "$MRRML" synth --matrix standards/healthbench.yaml --n 1000 --seed 1 \
-  --val-frac 0.03 --test-frac 0.1 --out "$SMOL/data" --quiet
+  --val_frac 0.03 --test_frac 0.1 --out "$SMOL/data" --quiet
 
 start=$(date +%s)
 "$MRRML" fit -c configs/smollm2-135m-lora.yaml -c examples/smollm2_cpu.yaml
