@@ -19,9 +19,10 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -45,6 +46,9 @@ from .heads import RewardHeads
 from .packed_forward import use_packing
 from .pooling import backbone_hidden, pool_answer_and_anchor
 from .shared_prompt_scoring import packed_raw_scores, padded_embed
+
+if TYPE_CHECKING:
+    from ..standards.matrix import StandardsMatrix
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "mrrml_config.json"
@@ -87,7 +91,7 @@ class RewardModel(nn.Module):
         self,
         backbone: nn.Module,
         tokenizer: Any,
-        matrix: Any,
+        matrix: StandardsMatrix,
         heads: RewardHeads,
         backbone_config: BackboneConfig,
         anchor: bool = True,
@@ -113,16 +117,28 @@ class RewardModel(nn.Module):
     def build(
         cls,
         backbone: BackboneConfig,
-        matrix: Any,
+        matrix: StandardsMatrix,
         projection_dim: int | None = None,
         anchor: bool = True,
         max_prompt_tokens: int = 1024,
         max_answer_tokens: int = 512,
+        *,
+        device: torch.device | str | None = None,
+        sharded: bool = False,
+        empty: bool = False,
     ) -> RewardModel:
-        """A fresh reward model: backbone per ``backbone`` (LoRA/quantisation applied), new heads."""
-        model, tokenizer = load_backbone(backbone)
-        heads = RewardHeads(len(matrix.dimension_ids), hidden_size(model), projection_dim)
-        heads.to(_device_of(model))
+        """A fresh reward model: backbone per :func:`~mrrml.model.backbone.load_backbone` (LoRA and
+        quantisation applied; ``device``, ``sharded`` and ``empty`` as there), new heads beside it.
+
+        With ``empty`` the heads too are built on the meta device: an FSDP rank that receives every
+        weight from rank 0 (:mod:`mrrml.training.sharding`) allocates nothing it would overwrite."""
+        from accelerate import init_empty_weights
+
+        model, tokenizer = load_backbone(backbone, device=device, sharded=sharded, empty=empty)
+        with init_empty_weights(include_buffers=False) if empty else nullcontext():
+            heads = RewardHeads(len(matrix.dimension_ids), hidden_size(model), projection_dim)
+        if not empty:
+            heads.to(_device_of(model))
         return cls(model, tokenizer, matrix, heads, backbone, anchor, max_prompt_tokens, max_answer_tokens)
 
     @property
@@ -474,7 +490,7 @@ def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def _read_matrix(path: Path, config: dict[str, Any]) -> Any:
+def _read_matrix(path: Path, config: dict[str, Any]) -> StandardsMatrix:
     from ..standards.loader import load_matrix
 
     file = path / MATRIX_FILE

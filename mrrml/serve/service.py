@@ -17,13 +17,16 @@ import asyncio
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..data.chat import Prompt, PromptError, check_prompt
 from ..errors import ConfigError, MrrmlError
 from .batcher import BatcherClosed, MicroBatcher
 from .openrlhf import QuerySplitError, QuerySplitter
+
+if TYPE_CHECKING:
+    from ..model.reward_model import RewardModel
 
 
 class RequestError(MrrmlError):
@@ -97,7 +100,7 @@ def _finite(values: Sequence[float], where: str) -> list[float]:
     return out
 
 
-def _model_info(model: Any) -> dict[str, Any]:
+def _model_info(model: RewardModel) -> dict[str, Any]:
     """What a client needs to know about the scorer (no paths beyond the backbone reference)."""
     cfg = model.backbone_config
     return {
@@ -117,7 +120,7 @@ def _model_info(model: Any) -> dict[str, Any]:
 class RewardService:
     """Request handling shared by every endpoint; owns the micro-batcher (the only model caller)."""
 
-    def __init__(self, model: Any, settings: ServeSettings):
+    def __init__(self, model: RewardModel, settings: ServeSettings):
         self.model = model
         self.settings = settings
         self.dimensions: list[str] = list(model.matrix.dimension_ids)
