@@ -20,7 +20,7 @@ Scoring, which needs no gradients, shares prompts more cheaply through a key/val
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
 import torch
@@ -43,21 +43,14 @@ from .optional_speedups import optional_speedup
 
 class AnchoredEmbedder(Protocol):
     """What the training layout reads from a model: a :class:`~mrrml.model.reward_model.RewardModel`,
-    or the feature cache's extractor (the same backbone under projection-free heads)."""
+    or the feature cache's extractor (the same backbone under projection-free heads, borrowing
+    ``RewardModel.embed``)."""
 
     backbone: nn.Module
     tokenizer: Any
     heads: RewardHeads
     anchor: bool
-
-    def embed(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        prompt_index: torch.Tensor,
-        answer_index: torch.Tensor,
-        position_ids: torch.Tensor | None = None,
-    ) -> torch.Tensor: ...
+    embed: Callable[..., torch.Tensor]
 
 
 # Attention implementations that accept an arbitrary 4-D mask, and the mask format each one reads.
