@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from ..data.chat import Prompt
-from ..data.encoder import ConversationEncoder, pad_batch
+from ..data.encoder import ConversationEncoder, EncodedExample, pad_batch
 from ..errors import ConfigError, MatrixError, ModelLoadError
 from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from .backbone import (
@@ -224,6 +224,22 @@ class RewardModel(nn.Module):
             raise ConfigError(f"score: batch_size must be >= 1, got {batch_size}")
         weights = self.weight_vector(scenario, discipline)  # validate ids before any compute
         examples = [self.encoder.encode(p, a) for p, a in zip(prompts, answers)]
+        raw = self.raw_scores(examples, batch_size, packing, prune_last_layer)
+        normalized = self.normalize(raw)
+        return ScoreResult(self.dimensions, raw, normalized, normalized @ weights)
+
+    def raw_scores(
+        self,
+        examples: Sequence[EncodedExample],
+        batch_size: int = 16,
+        packing: bool = True,
+        prune_last_layer: bool = True,
+    ) -> torch.Tensor:
+        """Raw head outputs [N, D] of pairs already encoded by :attr:`encoder`, in input order: the
+        model part of :meth:`score`. The reward server encodes where it validates a request and runs
+        only this on its model thread."""
+        if batch_size < 1:
+            raise ConfigError(f"score: batch_size must be >= 1, got {batch_size}")
         order = sorted(range(len(examples)), key=lambda i: len(examples[i].input_ids), reverse=True)
         raw = torch.zeros(len(examples), self.heads.num_dimensions)
         was_training = self.training
@@ -240,8 +256,7 @@ class RewardModel(nn.Module):
                         raw[rows] = self.heads(padded_embed(self, batch, prune_last_layer)).float().cpu()
         finally:
             self.train(was_training)
-        normalized = self.normalize(raw)
-        return ScoreResult(self.dimensions, raw, normalized, normalized @ weights)
+        return raw
 
     # ------------------------------------------------------------------ save / load
     def save_pretrained(self, path: str | Path) -> Path:
@@ -318,7 +333,7 @@ class RewardModel(nn.Module):
         given, so ``load(path, device="cpu")`` works for every model.
 
         A model directory may come from someone else, so it cannot switch on ``trust_remote_code`` by
-        itself: only the caller can (``trust_remote_code=True``, the CLI's ``--trust-remote-code``)."""
+        itself: only the caller can (``trust_remote_code=True``, the CLI's ``--trust_remote_code true``)."""
         path = Path(path)
         config = _read_config(path)
         matrix = _read_matrix(path, config)
@@ -333,7 +348,7 @@ class RewardModel(nn.Module):
         if cfg.trust_remote_code and not trust_remote_code:
             raise ModelLoadError(
                 f"{path / CONFIG_FILE}: backbone.trust_remote_code is true, which would run code "
-                "shipped in the model; pass trust_remote_code=True (--trust-remote-code) "
+                "shipped in the model; pass trust_remote_code=True (on the command line: --trust_remote_code true) "
                 "only for a model you trust"
             )
         cfg = replace(cfg, trust_remote_code=trust_remote_code)
