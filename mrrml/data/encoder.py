@@ -122,9 +122,14 @@ class ConversationEncoder:
         return "".join(turns) + _PLAIN_ASSISTANT
 
     def encode(self, prompt: Prompt, answer: str) -> EncodedExample:
+        return self.encode_rendered(self.render_prompt(prompt), answer)
+
+    def encode_rendered(self, prompt_text: str, answer: str) -> EncodedExample:
+        """:meth:`encode` of a prompt already rendered by :meth:`render_prompt` (a caller that renders
+        to validate, such as the reward server, renders once)."""
         if not isinstance(answer, str):
             raise ConfigError(f"answer must be a string, got {type(answer).__name__}")
-        prompt_ids = self.tokenizer(self.render_prompt(prompt), add_special_tokens=False)["input_ids"]
+        prompt_ids = self.tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
         answer_ids = self.tokenizer(answer, add_special_tokens=False)["input_ids"]
         prompt_cut = max(0, len(prompt_ids) - self.max_prompt_tokens)
         if prompt_cut:

@@ -19,8 +19,8 @@ Why it is written the way it is:
   below 8): the backward's sums over the ``D`` heads then become pointwise code, and the gradients
   of all four embeddings come out of one loop that reads each ``z`` once and writes nothing else
   of size ``[K, P]``. Left as reductions, they were materialised as four ``[K, P]`` buffers and
-  combined in a second loop (2.0× eager at K 4096, H 1024, D 8; unrolled, 2.8–3.9× and 0.44× the peak
-  memory: ``benchmarks/gprc_loss.py``). More heads than that still compile, just unfused.
+  combined in a second loop, which was slower and held more memory (``benchmarks/gprc_loss.py``;
+  the figures are in docs/benchmarks.md). More heads than that still compile, just unfused.
 * The head a triplet is about is picked with a one-hot product, not ``gather``: the scatter in
   gather's backward was miscompiled by Inductor (torch 2.13, CPU) into wrong gradients once the
   scores of good, medium and poor were separate tensors; ``tests/losses/test_gprc_compiled.py``

@@ -20,8 +20,8 @@ Scoring, which needs no gradients, shares prompts more cheaply through a key/val
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, Protocol
 
 import torch
 from torch import nn
@@ -37,7 +37,21 @@ from ..data.packing import (
 )
 from ..errors import ConfigError
 from .backbone import attention_implementation
+from .heads import RewardHeads
 from .optional_speedups import optional_speedup
+
+
+class AnchoredEmbedder(Protocol):
+    """What the training layout reads from a model: a :class:`~mrrml.model.reward_model.RewardModel`,
+    or the feature cache's extractor (the same backbone under projection-free heads, borrowing
+    ``RewardModel.embed``)."""
+
+    backbone: nn.Module
+    tokenizer: Any
+    heads: RewardHeads
+    anchor: bool
+    embed: Callable[..., torch.Tensor]
+
 
 # Attention implementations that accept an arbitrary 4-D mask, and the mask format each one reads.
 MASK_FORMATS: dict[str, str] = {"sdpa": "bool", "eager": "additive"}
@@ -99,11 +113,8 @@ def packed_hidden(backbone: nn.Module, packed: dict[str, torch.Tensor]) -> torch
     return out.last_hidden_state
 
 
-def packed_embed(model: Any, packed: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Anchored embeddings ``z`` [N, P] (fp32), one per packed example, in the examples' input order.
-
-    ``model`` is a :class:`~mrrml.model.reward_model.RewardModel` (its backbone, heads and anchor flag).
-    """
+def packed_embed(model: AnchoredEmbedder, packed: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Anchored embeddings ``z`` [N, P] (fp32), one per packed example, in the examples' input order."""
     hidden = packed_hidden(model.backbone, packed)
     rows = packed["row_index"].to(hidden.device)
     answer = model.heads.project(hidden[rows, packed["answer_index"].to(hidden.device)])
@@ -170,7 +181,7 @@ def check_packing(packing: Any) -> Packing:
     raise ConfigError(f"packing: expected true, false or 'auto', got {packing!r}")
 
 
-def embed_batch(model: Any, batch: dict[str, torch.Tensor], packing: Packing = True) -> torch.Tensor:
+def embed_batch(model: AnchoredEmbedder, batch: dict[str, torch.Tensor], packing: Packing = True) -> torch.Tensor:
     """``z`` of a collated (padded, one row per answer) batch; rows sharing a prompt are re-packed.
 
     The result has the batch's row order, so index maps built for the unpacked batch (good/poor/...

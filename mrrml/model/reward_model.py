@@ -19,15 +19,16 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from ..data.chat import Prompt
-from ..data.encoder import ConversationEncoder, pad_batch
+from ..data.encoder import ConversationEncoder, EncodedExample, pad_batch
 from ..errors import ConfigError, MatrixError, ModelLoadError
 from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from .backbone import (
@@ -45,6 +46,9 @@ from .heads import RewardHeads
 from .packed_forward import use_packing
 from .pooling import backbone_hidden, pool_answer_and_anchor
 from .shared_prompt_scoring import packed_raw_scores, padded_embed
+
+if TYPE_CHECKING:
+    from ..standards.matrix import StandardsMatrix
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "mrrml_config.json"
@@ -87,7 +91,7 @@ class RewardModel(nn.Module):
         self,
         backbone: nn.Module,
         tokenizer: Any,
-        matrix: Any,
+        matrix: StandardsMatrix,
         heads: RewardHeads,
         backbone_config: BackboneConfig,
         anchor: bool = True,
@@ -113,16 +117,28 @@ class RewardModel(nn.Module):
     def build(
         cls,
         backbone: BackboneConfig,
-        matrix: Any,
+        matrix: StandardsMatrix,
         projection_dim: int | None = None,
         anchor: bool = True,
         max_prompt_tokens: int = 1024,
         max_answer_tokens: int = 512,
+        *,
+        device: torch.device | str | None = None,
+        sharded: bool = False,
+        empty: bool = False,
     ) -> RewardModel:
-        """A fresh reward model: backbone per ``backbone`` (LoRA/quantisation applied), new heads."""
-        model, tokenizer = load_backbone(backbone)
-        heads = RewardHeads(len(matrix.dimension_ids), hidden_size(model), projection_dim)
-        heads.to(_device_of(model))
+        """A fresh reward model: backbone per :func:`~mrrml.model.backbone.load_backbone` (LoRA and
+        quantisation applied; ``device``, ``sharded`` and ``empty`` as there), new heads beside it.
+
+        With ``empty`` the heads too are built on the meta device: an FSDP rank that receives every
+        weight from rank 0 (:mod:`mrrml.training.sharding`) allocates nothing it would overwrite."""
+        from accelerate import init_empty_weights
+
+        model, tokenizer = load_backbone(backbone, device=device, sharded=sharded, empty=empty)
+        with init_empty_weights(include_buffers=False) if empty else nullcontext():
+            heads = RewardHeads(len(matrix.dimension_ids), hidden_size(model), projection_dim)
+        if not empty:
+            heads.to(_device_of(model))
         return cls(model, tokenizer, matrix, heads, backbone, anchor, max_prompt_tokens, max_answer_tokens)
 
     @property
@@ -208,6 +224,22 @@ class RewardModel(nn.Module):
             raise ConfigError(f"score: batch_size must be >= 1, got {batch_size}")
         weights = self.weight_vector(scenario, discipline)  # validate ids before any compute
         examples = [self.encoder.encode(p, a) for p, a in zip(prompts, answers)]
+        raw = self.raw_scores(examples, batch_size, packing, prune_last_layer)
+        normalized = self.normalize(raw)
+        return ScoreResult(self.dimensions, raw, normalized, normalized @ weights)
+
+    def raw_scores(
+        self,
+        examples: Sequence[EncodedExample],
+        batch_size: int = 16,
+        packing: bool = True,
+        prune_last_layer: bool = True,
+    ) -> torch.Tensor:
+        """Raw head outputs [N, D] of pairs already encoded by :attr:`encoder`, in input order: the
+        model part of :meth:`score`. The reward server encodes where it validates a request and runs
+        only this on its model thread."""
+        if batch_size < 1:
+            raise ConfigError(f"score: batch_size must be >= 1, got {batch_size}")
         order = sorted(range(len(examples)), key=lambda i: len(examples[i].input_ids), reverse=True)
         raw = torch.zeros(len(examples), self.heads.num_dimensions)
         was_training = self.training
@@ -224,8 +256,7 @@ class RewardModel(nn.Module):
                         raw[rows] = self.heads(padded_embed(self, batch, prune_last_layer)).float().cpu()
         finally:
             self.train(was_training)
-        normalized = self.normalize(raw)
-        return ScoreResult(self.dimensions, raw, normalized, normalized @ weights)
+        return raw
 
     # ------------------------------------------------------------------ save / load
     def save_pretrained(self, path: str | Path) -> Path:
@@ -302,7 +333,7 @@ class RewardModel(nn.Module):
         given, so ``load(path, device="cpu")`` works for every model.
 
         A model directory may come from someone else, so it cannot switch on ``trust_remote_code`` by
-        itself: only the caller can (``trust_remote_code=True``, the CLI's ``--trust-remote-code``)."""
+        itself: only the caller can (``trust_remote_code=True``, the CLI's ``--trust_remote_code true``)."""
         path = Path(path)
         config = _read_config(path)
         matrix = _read_matrix(path, config)
@@ -317,7 +348,7 @@ class RewardModel(nn.Module):
         if cfg.trust_remote_code and not trust_remote_code:
             raise ModelLoadError(
                 f"{path / CONFIG_FILE}: backbone.trust_remote_code is true, which would run code "
-                "shipped in the model; pass trust_remote_code=True (--trust-remote-code) "
+                "shipped in the model; pass trust_remote_code=True (on the command line: --trust_remote_code true) "
                 "only for a model you trust"
             )
         cfg = replace(cfg, trust_remote_code=trust_remote_code)
@@ -474,7 +505,7 @@ def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def _read_matrix(path: Path, config: dict[str, Any]) -> Any:
+def _read_matrix(path: Path, config: dict[str, Any]) -> StandardsMatrix:
     from ..standards.loader import load_matrix
 
     file = path / MATRIX_FILE

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from transformers.modeling_outputs import BaseModelOutputWithPast
@@ -26,6 +26,9 @@ from ..data.packing import group_by_prompt, pack_examples, packed_length
 from ..errors import ConfigError
 from . import last_layer
 from .packed_forward import packed_embed
+
+if TYPE_CHECKING:
+    from .reward_model import RewardModel
 
 # Answers scored on a shared prompt's cache run in length buckets whose rows are at least this fraction
 # of the bucket's longest (see length_buckets).
@@ -60,7 +63,7 @@ def grouped_batches(
 
 
 def _prefix_shared_embed(
-    model: Any, examples: Sequence[EncodedExample], groups: Sequence[Sequence[int]], prune: bool = True
+    model: RewardModel, examples: Sequence[EncodedExample], groups: Sequence[Sequence[int]], prune: bool = True
 ) -> torch.Tensor:
     """``z`` of the answers of ``groups`` (in group order): each prompt runs once, and its keys/values
     serve every answer to it.
@@ -136,7 +139,7 @@ def length_buckets(lengths: Sequence[int], fill: float = ANSWER_BUCKET_FILL) -> 
 
 
 def _answer_pass(
-    model: Any,
+    model: RewardModel,
     cache: Any,
     answers: Sequence[Sequence[int]],
     owner: Sequence[int],
@@ -172,7 +175,7 @@ def _answer_pass(
     return out.last_hidden_state[rows, last]
 
 
-def padded_embed(model: Any, batch: dict[str, torch.Tensor], prune: bool = True) -> torch.Tensor:
+def padded_embed(model: RewardModel, batch: dict[str, torch.Tensor], prune: bool = True) -> torch.Tensor:
     """``z`` of padded rows (one answer per row); with ``prune`` the last layer computes only the answer's
     last token and, for the anchor, the prompt's last token."""
     pooled = [batch["answer_index"], batch["prompt_index"]] if model.anchor else [batch["answer_index"]]
@@ -182,7 +185,7 @@ def padded_embed(model: Any, batch: dict[str, torch.Tensor], prune: bool = True)
 
 @torch.inference_mode()
 def packed_raw_scores(
-    model: Any,
+    model: RewardModel,
     examples: Sequence[EncodedExample],
     batch_size: int = 16,
     max_tokens: int | None = None,

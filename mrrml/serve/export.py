@@ -39,12 +39,15 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ..errors import ConfigError
 from ..io import atomic_write_text
+
+if TYPE_CHECKING:
+    from ..model.reward_model import RewardModel
 
 FORMATS: tuple[str, ...] = ("token-classification", "sequence-classification")
 
@@ -57,7 +60,7 @@ VLLM_SERVE = {
 """How vLLM serves the token-classification export (flags of vLLM's pooling runner; see module docstring)."""
 
 
-def merged_backbone(model: Any) -> torch.nn.Module:
+def merged_backbone(model: RewardModel) -> torch.nn.Module:
     """The base transformer with any LoRA adapter merged in. Mutates ``model``'s backbone wrapper."""
     if model.backbone_config.quantization:
         raise ConfigError(
@@ -70,7 +73,7 @@ def merged_backbone(model: Any) -> torch.nn.Module:
     return backbone
 
 
-def folded_head(model: Any) -> tuple[torch.Tensor, torch.Tensor]:
+def folded_head(model: RewardModel) -> tuple[torch.Tensor, torch.Tensor]:
     """``(W', b)``: the heads with the optional projection folded in, [D, H] and [D], fp32."""
     heads = model.heads
     weight = heads.weight.detach().float()
@@ -79,7 +82,7 @@ def folded_head(model: Any) -> tuple[torch.Tensor, torch.Tensor]:
     return weight, heads.bias.detach().float().clone()
 
 
-def _recipe(model: Any, fmt: str, bias: list[float]) -> dict[str, Any]:
+def _recipe(model: RewardModel, fmt: str, bias: list[float]) -> dict[str, Any]:
     """The ``mrrml`` entry of the exported config: everything needed to reproduce the scores."""
     if fmt == "token-classification":
         score = "logits[answer_last] - logits[prompt_last] + bias" if model.anchor else "logits[answer_last] + bias"
@@ -119,7 +122,7 @@ def _recipe(model: Any, fmt: str, bias: list[float]) -> dict[str, Any]:
     return recipe
 
 
-def export_model(model: Any, out: str | Path, fmt: str = "token-classification") -> Path:
+def export_model(model: RewardModel, out: str | Path, fmt: str = "token-classification") -> Path:
     """Write ``model`` as a plain transformers checkpoint in ``out``; returns ``out``.
 
     Merges the LoRA adapter in place, so pass a model loaded for the purpose (``mrrml export`` does).

@@ -29,13 +29,16 @@ import signal
 import socket
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .app import build_app, error_payload
 from .service import RewardService, ServeSettings
+
+if TYPE_CHECKING:
+    from ..model.reward_model import RewardModel
 
 logger = logging.getLogger("mrrml.serve")
 
@@ -159,7 +162,7 @@ class RewardServer:
     """A reward model behind HTTP. ``start()``/``stop()`` for tests and embedding; the CLI uses
     :meth:`serve_until_signal`. Port 0 binds an ephemeral port (read it back from :attr:`port`)."""
 
-    def __init__(self, model: Any, settings: ServeSettings = ServeSettings()):
+    def __init__(self, model: RewardModel, settings: ServeSettings = ServeSettings()):
         self.service = RewardService(model, settings)
         try:
             self.listener = _listen(settings.host, settings.port)

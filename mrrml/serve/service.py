@@ -17,13 +17,16 @@ import asyncio
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..data.chat import Prompt, PromptError, check_prompt
 from ..errors import ConfigError, MrrmlError
 from .batcher import BatcherClosed, MicroBatcher
 from .openrlhf import QuerySplitError, QuerySplitter
+
+if TYPE_CHECKING:
+    from ..model.reward_model import RewardModel
 
 
 class RequestError(MrrmlError):
@@ -58,11 +61,15 @@ class RowScores:
     normalized: list[float]
 
 
+# A row on its way to the model: the prompt rendered by the chat template (validated), and the answer.
+RenderedRow = tuple[str, str]
+
+
 @dataclass(frozen=True)
 class ScoringJob:
     """A validated request: the rows for the model and how their scores become the JSON answer."""
 
-    rows: list[tuple[Prompt, str]]
+    rows: list[RenderedRow]
     answer: Callable[[list[RowScores]], dict[str, Any]]
 
 
@@ -97,7 +104,7 @@ def _finite(values: Sequence[float], where: str) -> list[float]:
     return out
 
 
-def _model_info(model: Any) -> dict[str, Any]:
+def _model_info(model: RewardModel) -> dict[str, Any]:
     """What a client needs to know about the scorer (no paths beyond the backbone reference)."""
     cfg = model.backbone_config
     return {
@@ -117,7 +124,7 @@ def _model_info(model: Any) -> dict[str, Any]:
 class RewardService:
     """Request handling shared by every endpoint; owns the micro-batcher (the only model caller)."""
 
-    def __init__(self, model: Any, settings: ServeSettings):
+    def __init__(self, model: RewardModel, settings: ServeSettings):
         self.model = model
         self.settings = settings
         self.dimensions: list[str] = list(model.matrix.dimension_ids)
@@ -126,14 +133,16 @@ class RewardService:
         self._in_flight = 0  # changed on the event loop only
         # Fail at start-up, not on the first request, when the default cell is wrong.
         self.weights(settings.scenario, settings.discipline)
-        self.batcher: MicroBatcher[tuple[Prompt, str], RowScores] = MicroBatcher(
+        self.batcher: MicroBatcher[RenderedRow, RowScores] = MicroBatcher(
             self._score_rows, max_batch=settings.max_batch, max_wait_ms=settings.max_wait_ms
         )
 
     # ---- model side (batcher thread only) ---------------------------------------------------
-    def _score_rows(self, rows: list[tuple[Prompt, str]]) -> list[RowScores]:
-        result = self.model.score([p for p, _ in rows], [a for _, a in rows], batch_size=self.settings.max_batch)
-        raw, normalized = result.raw.tolist(), result.normalized.tolist()
+    def _score_rows(self, rows: list[RenderedRow]) -> list[RowScores]:
+        encoder = self.model.encoder
+        examples = [encoder.encode_rendered(prompt_text, answer) for prompt_text, answer in rows]
+        scores = self.model.raw_scores(examples, batch_size=self.settings.max_batch)
+        raw, normalized = scores.tolist(), self.model.normalize(scores).tolist()
         return [RowScores(_finite(r, "raw"), _finite(n, "normalized")) for r, n in zip(raw, normalized)]
 
     # ---- request side (the event loop) ------------------------------------------------------
@@ -147,13 +156,17 @@ class RewardService:
                 raise RequestError(400, f"scenario/discipline: {error}") from error
         return self._weights[key]
 
-    def _check_renders(self, prompts: list[Prompt], field_name: str) -> None:
-        # The chat template can reject what the schema allows (role order, missing user turn).
-        for i, prompt in enumerate(prompts):
+    def _render(self, prompts: list[Prompt], answers: list[str], field_name: str) -> list[RenderedRow]:
+        """The rows with their prompts rendered: the chat template can reject what the schema allows
+        (role order, missing user turn), and the model thread then tokenizes the text without
+        rendering it a second time."""
+        rows = []
+        for i, (prompt, answer) in enumerate(zip(prompts, answers)):
             try:
-                self.model.encoder.render_prompt(prompt)
+                rows.append((self.model.encoder.render_prompt(prompt), answer))
             except Exception as error:  # template errors come as jinja/ValueError, not MrrmlError
                 raise RequestError(400, f"{field_name}[{i}]: the chat template rejects this prompt: {error}") from error
+        return rows
 
     @property
     def in_flight(self) -> int:
@@ -208,7 +221,7 @@ class RewardService:
         scenario = _optional_id(body, "scenario", self.settings.scenario)
         discipline = _optional_id(body, "discipline", self.settings.discipline)
         weights = self.weights(scenario, discipline)
-        self._check_renders(prompts, "prompts")
+        rendered = self._render(prompts, responses, "prompts")
 
         def answer(rows: list[RowScores]) -> dict[str, Any]:
             return {
@@ -226,7 +239,7 @@ class RewardService:
                 ],
             }
 
-        return ScoringJob(list(zip(prompts, responses)), answer)
+        return ScoringJob(rendered, answer)
 
     def reward_job(self, body: Any) -> ScoringJob:
         """``POST /get_reward`` (OpenRLHF): full query strings in, one reward per query out.
@@ -254,7 +267,7 @@ class RewardService:
                 raise RequestError(400, str(error)) from error
             prompts.append(_check_prompt(prompt, f"query[{i}] (prompt part)"))
             answers.append(answer)
-        self._check_renders(prompts, "query")
+        rendered = self._render(prompts, answers, "query")
 
         def answer(rows: list[RowScores]) -> dict[str, Any]:
             return {
@@ -262,7 +275,7 @@ class RewardService:
                 "normalized": {d: [row.normalized[j] for row in rows] for j, d in enumerate(self.dimensions)},
             }
 
-        return ScoringJob(list(zip(prompts, answers)), answer)
+        return ScoringJob(rendered, answer)
 
     def health(self) -> dict[str, Any]:
         stats = self.batcher.stats

@@ -20,9 +20,12 @@ import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..model.reward_model import RewardModel
 
 Prompt = str | list[dict[str, str]]
 
@@ -66,7 +69,7 @@ def _completion(completion: Any, where: str) -> str:
 class _SharedScorer:
     """Scores a batch once and serves every reward function of that batch from a one-entry cache."""
 
-    def __init__(self, model: Any, batch_size: int):
+    def __init__(self, model: RewardModel, batch_size: int):
         self.model = model
         self.batch_size = batch_size
         self.dimensions: list[str] = list(model.matrix.dimension_ids)
@@ -142,7 +145,7 @@ class MrrmlReward:
 
 
 def make_reward_funcs(
-    model_or_path: Any,
+    model_or_path: RewardModel | str | Path,
     scenario: str | None = None,
     discipline: str | None = None,
     *,

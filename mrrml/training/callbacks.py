@@ -23,10 +23,11 @@ import torch
 from lightning.pytorch.callbacks import BasePredictionWriter, Callback
 
 from ..io import JsonlAppender
+from ..model.reward_model import RewardModel
 from .sharding import gather_for_export, is_sharded
 
 
-def export_model_dir(reward_model: Any, target: Path) -> Path:
+def export_model_dir(reward_model: RewardModel, target: Path) -> Path:
     """``save_pretrained`` into a staging directory, then swap it in: a reader never sees half a model."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)

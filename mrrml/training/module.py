@@ -39,8 +39,9 @@ from ..errors import ConfigError, TrainingError
 from ..losses.gprc import GPRCConfig, gprc_loss, rated_loss
 from ..model.backbone import BackboneConfig, load_tokenizer, resolve_source
 from ..model.packed_forward import Packing, check_packing, embed_batch
+from ..model.reward_model import RewardModel
 from .metrics import ScoreMoments, TripletMetrics
-from .sharding import assemble, is_sharded, load_from_rank0, shard
+from .sharding import is_sharded, load_from_rank0, shard
 
 if TYPE_CHECKING:
     from .feature_cache import CachedFeatures
@@ -183,7 +184,7 @@ class RewardModelModule(pl.LightningModule):
                 "feature_cache_dir": feature_cache_dir,
             }
         )
-        self.reward_model: Any = None
+        self.reward_model: RewardModel | None = None
         self._tokenizer: Any = None  # only before a lazy build; see `encoder`
         self.val_metrics = TripletMetrics(self.dimensions)
         self.test_metrics = TripletMetrics(self.dimensions)
@@ -218,7 +219,7 @@ class RewardModelModule(pl.LightningModule):
             if source is not None:
                 load_from_rank0(self.reward_model, source)
 
-    def _new_reward_model(self, sharded: bool) -> tuple[Any, dict[str, Tensor] | None]:
+    def _new_reward_model(self, sharded: bool) -> tuple[RewardModel, dict[str, Tensor] | None]:
         """(reward model, rank 0's full state to broadcast into its shards, or None when it holds its weights).
 
         Sharded and full precision: meta parameters on every rank, the weights read once, by rank 0.
@@ -232,14 +233,16 @@ class RewardModelModule(pl.LightningModule):
         )
         if self.backbone_config.quantization:
             device = self._trainer.strategy.root_device if self._trainer is not None else None
-            return assemble(self.backbone_config, self.matrix, device=device, sharded=sharded, **settings), None
+            return RewardModel.build(
+                self.backbone_config, self.matrix, device=device, sharded=sharded, **settings
+            ), None
         if sharded:
             # Rank 0 builds first, so its random initialisation (heads, adapters) draws the same numbers
             # as a single-process run at this point would; the meta build draws none.
-            full = assemble(self.backbone_config, self.matrix, **settings) if self.global_rank == 0 else None
+            full = RewardModel.build(self.backbone_config, self.matrix, **settings) if self.global_rank == 0 else None
             state = full.state_dict() if full is not None else {}
-            return assemble(self.backbone_config, self.matrix, empty=True, **settings), state
-        return assemble(self.backbone_config, self.matrix, **settings), None
+            return RewardModel.build(self.backbone_config, self.matrix, empty=True, **settings), state
+        return RewardModel.build(self.backbone_config, self.matrix, **settings), None
 
     def setup(self, stage: str) -> None:
         if isinstance(self.trainer.strategy, FSDPStrategy):

@@ -23,9 +23,8 @@ fp32 heads beside a bf16 or 4-bit backbone do not have. torch recommends ``fully
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
 from lightning.fabric.plugins.collectives.torch_collective import default_pg_timeout
@@ -33,9 +32,10 @@ from lightning.pytorch.strategies import ModelParallelStrategy
 from torch import nn
 from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard
 
-from ..model.backbone import BackboneConfig, hidden_size, load_backbone
-from ..model.heads import RewardHeads
 from ..model.reward_model import RewardModel
+
+if TYPE_CHECKING:
+    from torch.distributed.device_mesh import DeviceMesh
 
 _COMPUTE_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 
@@ -104,7 +104,7 @@ def compute_policy(precision: str) -> MixedPrecisionPolicy:
     return MixedPrecisionPolicy(param_dtype=dtype, reduce_dtype=torch.float32) if dtype else MixedPrecisionPolicy()
 
 
-def shard(module: nn.Module, reward_model: RewardModel, mesh: Any, precision: str) -> None:
+def shard(module: nn.Module, reward_model: RewardModel, mesh: DeviceMesh, precision: str) -> None:
     """``fully_shard`` bottom-up: each decoder layer, the rest of the transformer, then ``module`` (the
     LightningModule holding ``reward_model``) as the root, whose own group is the heads, kept in fp32."""
     policy = compute_policy(precision)
@@ -118,30 +118,6 @@ def shard(module: nn.Module, reward_model: RewardModel, mesh: Any, precision: st
             # call; under FSDP that weight is a gathered copy, freed after use, so the repacked layout
             # would meet the original one at the next gather. GPUs never take this path.
             layer.support_avx512bf16_for_cpu = False
-
-
-def assemble(
-    cfg: BackboneConfig,
-    matrix: Any,
-    *,
-    projection_dim: int | None,
-    anchor: bool,
-    max_prompt_tokens: int,
-    max_answer_tokens: int,
-    device: torch.device | None = None,
-    sharded: bool = False,
-    empty: bool = False,
-) -> RewardModel:
-    """A new reward model: backbone per :func:`~mrrml.model.backbone.load_backbone` (``device``,
-    ``sharded``, ``empty`` as there), fresh heads beside it (on the meta device when ``empty``)."""
-    from accelerate import init_empty_weights
-
-    backbone, tokenizer = load_backbone(cfg, device=device, sharded=sharded, empty=empty)
-    with init_empty_weights(include_buffers=False) if empty else nullcontext():
-        heads = RewardHeads(len(matrix.dimension_ids), hidden_size(backbone), projection_dim)
-    if not empty:
-        heads.to(next(backbone.parameters()).device)
-    return RewardModel(backbone, tokenizer, matrix, heads, cfg, anchor, max_prompt_tokens, max_answer_tokens)
 
 
 def load_from_rank0(reward_model: RewardModel, state: dict[str, torch.Tensor]) -> None:
@@ -170,7 +146,7 @@ def gather_for_export(reward_model: RewardModel) -> RewardModel | None:
     state = get_model_state_dict(reward_model, options=options)
     if dist.get_rank() != 0:
         return None
-    copy = assemble(
+    copy = RewardModel.build(
         reward_model.backbone_config,
         reward_model.matrix,
         projection_dim=reward_model.heads.projection_dim,

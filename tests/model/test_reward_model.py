@@ -130,6 +130,19 @@ def test_score_restores_input_order_across_sorted_batches(full_model):
     torch.testing.assert_close(batched, single, atol=1e-5, rtol=1e-5)
 
 
+def test_raw_scores_of_encoded_pairs_match_score(full_model):
+    """The server renders each prompt once (to validate it) and runs ``raw_scores`` on the encoded rows;
+    that path must give exactly the raw scores ``score`` gives for the same pairs."""
+    encoder = full_model.encoder
+    examples = [encoder.encode_rendered(encoder.render_prompt(p), a) for p, a in zip(PROMPTS, ANSWERS)]
+    assert [e.input_ids for e in examples] == [encoder.encode(p, a).input_ids for p, a in zip(PROMPTS, ANSWERS)]
+    direct = full_model.score(PROMPTS, ANSWERS, batch_size=2)
+    assert torch.equal(full_model.raw_scores(examples, batch_size=2), direct.raw)
+    assert torch.equal(full_model.normalize(full_model.raw_scores(examples, batch_size=2)), direct.normalized)
+    with pytest.raises(ConfigError, match="batch_size"):
+        full_model.raw_scores(examples, batch_size=0)
+
+
 def test_score_input_errors(full_model):
     with pytest.raises(ConfigError, match="no_such_scenario"):
         full_model.score(PROMPTS, ANSWERS, scenario="no_such_scenario")
@@ -294,3 +307,26 @@ def test_builtin_smollm2_is_plain_linear_and_scores(matrix):
     ex = model.encoder.encode("What is a fever?", "A raised temperature.")
     assert model.tokenizer.decode(ex.input_ids[ex.answer_last]) == "<|im_end|>"
     assert torch.isfinite(model.score(["What is a fever?"], ["A raised temperature."]).raw).all()
+
+
+@pytest.mark.parametrize("command", ["serve", "export"])
+def test_remote_code_refusal_names_the_current_cli_option(full_saved, tmp_path, capsys, command):
+    """A model directory that asks for trust_remote_code is refused with the option that allows it:
+    spelled as ``mrrml <command> --help`` lists it today, so the user can paste it."""
+    import re
+
+    from mrrml.cli import main
+
+    def ask_for_remote_code(p):
+        config = json.loads((p / "mrrml_config.json").read_text())
+        config["backbone"]["trust_remote_code"] = True
+        (p / "mrrml_config.json").write_text(json.dumps(config))
+
+    with pytest.raises(ModelLoadError, match="trust_remote_code") as refused:
+        RewardModel.from_pretrained(_break(full_saved, tmp_path, ask_for_remote_code))
+    flags = re.findall(r"--[\w-]+", str(refused.value))
+    assert flags, str(refused.value)
+    assert main([command, "--help"]) == 0
+    help_text = capsys.readouterr().out
+    for flag in flags:
+        assert re.search(rf"{re.escape(flag)}\b(?![-\w])", help_text), f"{flag} is not an option of mrrml {command}"

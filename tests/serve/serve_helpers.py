@@ -27,13 +27,14 @@ def http(
 
 
 class CountingScorer:
-    """Delegates to the real ``RewardModel.score`` and counts calls; can hold calls until released.
+    """Delegates to the real ``RewardModel.raw_scores`` (the server's model call) and counts calls; can
+    hold calls until released.
 
     Only the call count and timing are observed: every score still comes from the real model.
     """
 
     def __init__(self, model: Any, hold: bool = False):
-        self._score = model.score
+        self._score = model.raw_scores
         self.calls = 0
         self.entered = threading.Event()
         self.release = threading.Event()

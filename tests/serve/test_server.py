@@ -254,7 +254,7 @@ def test_a_stalled_client_is_disconnected(serve, monkeypatch):
 
 def test_concurrent_clients_are_micro_batched(serve, reward_model, monkeypatch):
     counter = CountingScorer(reward_model)
-    monkeypatch.setattr(reward_model, "score", counter)
+    monkeypatch.setattr(reward_model, "raw_scores", counter)
     server = serve(max_batch=64, max_wait_ms=100)
     clients, per_client = 12, 2
     barrier = threading.Barrier(clients)
@@ -285,7 +285,7 @@ def test_concurrent_clients_are_micro_batched(serve, reward_model, monkeypatch):
 
 def test_stop_finishes_in_flight_requests(reward_model, monkeypatch):
     counter = CountingScorer(reward_model, hold=True)
-    monkeypatch.setattr(reward_model, "score", counter)
+    monkeypatch.setattr(reward_model, "raw_scores", counter)
     server = RewardServer(reward_model, ServeSettings(port=0, max_batch=4, max_wait_ms=1)).start()
     results: list[tuple[int, dict]] = []
     body = {"prompts": PROMPTS[:1], "responses": ANSWERS[:1]}
@@ -353,7 +353,7 @@ def test_requests_arriving_during_shutdown_are_refused(reward_model, monkeypatch
     """A connection accepted before the stop whose request comes during it gets a 503; one that never
     sends a request is closed after a short grace, and neither holds the shutdown up."""
     counter = CountingScorer(reward_model, hold=True)
-    monkeypatch.setattr(reward_model, "score", counter)
+    monkeypatch.setattr(reward_model, "raw_scores", counter)
     server = RewardServer(reward_model, ServeSettings(port=0, max_wait_ms=1)).start()
     in_flight: list[tuple[int, dict]] = []
     body = {"prompts": PROMPTS[:1], "responses": ANSWERS[:1]}

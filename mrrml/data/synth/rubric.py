@@ -7,7 +7,7 @@ belongs to. The judge then grades good, medium and poor with the rubric; a rubri
 scores reproduce the known order good > medium > poor (:func:`reproduces_order`), else another is
 written, up to a set number of tries. A kept rubric is stored in the record's ``rubric`` field, and
 :func:`write_eval_rows` turns kept prompts and rubrics into HealthBench rows, so any policy can be
-graded on the matrix's own scenarios (``mrrml healthbench run --data FILE``).
+graded on the matrix's own scenarios (``mrrml healthbench run --data.source FILE``).
 """
 
 from __future__ import annotations
