@@ -152,8 +152,6 @@ def evaluate(
         device: torch device (default: cuda when available, else cpu).
         out: write the report as JSON here (its options under "inputs").
     """
-    from rich.console import Console
-
     from ..io import atomic_write_json
 
     measured = measure(
@@ -171,8 +169,7 @@ def evaluate(
         batch_size=batch_size,
         device=device,
     )
-    # Piped output (a log file, CI) gets rows wide enough for the interval columns; a terminal its own width.
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    console = wide_console()
     print_report(console, measured.report)
     console.print(
         f"mrrml evaluate: {measured.answers_scored} answers scored in {measured.evaluate_seconds:.1f} s "
@@ -187,6 +184,14 @@ def evaluate(
         atomic_write_json(out, {"inputs": inputs, **measured.report.to_dict()})
         console.print(f"mrrml evaluate: wrote {out}")
     return 0
+
+
+def wide_console() -> Any:
+    """A rich console; piped output (a log file, CI) gets rows wide enough for the interval columns,
+    a terminal keeps its own width."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160)
 
 
 def print_report(console: Any, report: QualityReport) -> None:
