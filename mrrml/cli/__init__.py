@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "test": ("mrrml.cli.train", "run the test split (LightningCLI)"),
     "predict": ("mrrml.cli.train", "score records with a trained model (LightningCLI)"),
     "healthbench": ("mrrml.cli.healthbench", "evaluate policies, graders and reward models on HealthBench"),
+    "evaluate": ("mrrml.cli.evaluate", "reward quality: held-out sets, spurious features, best-of-N, physicians"),
     "serve": ("mrrml.cli.serve", "serve a reward model over HTTP"),
     "export": ("mrrml.cli.export", "export a reward model for serving engines (vLLM, ...)"),
     "demo": ("mrrml.cli.demo", "the main job on the embedded default: synthesize, train, evaluate, report"),

@@ -14,9 +14,9 @@ SYNTH_PROG = "mrrml synth"
 
 
 def _commands() -> dict[str, Command]:
-    from mrrml.cli import content, export, healthbench, serve, standards, synth
+    from mrrml.cli import content, evaluate, export, healthbench, serve, standards, synth
 
-    found = {"synth": synth.COMMAND, "serve": serve.COMMAND, "export": export.COMMAND}
+    found = {"synth": synth.COMMAND, "serve": serve.COMMAND, "export": export.COMMAND, "evaluate": evaluate.COMMAND}
     found.update({f"content {name}": c for name, c in content.COMMANDS.items()})
     found.update({f"standards {name}": c for name, c in standards.COMMANDS.items()})
     found.update({f"healthbench {name}": c for name, c in healthbench.COMMANDS.items()})
@@ -118,6 +118,7 @@ def test_demo_spellings_name_real_options_and_removed_ones_fail_with_the_new_spe
         ["synth"],
         ["serve"],
         ["export"],
+        ["evaluate"],
         ["standards", "validate"],
         ["standards", "show"],
         ["standards", "new"],
