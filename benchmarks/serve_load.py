@@ -95,6 +95,15 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
+def _cpu_list(text: str) -> set[int]:
+    """``0`` or ``0,2`` or ``0-3`` as a set of CPU numbers."""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return cpus
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model-dir", type=Path, help="saved mrrml model (default: build a tiny one)")
@@ -110,7 +119,22 @@ def main() -> int:
         help="passed to mrrml serve --torch-threads (default 1; 0 = torch's default). On a shared "
         "CPU, torch's OpenMP threads spinning against the HTTP threads cost most of the throughput",
     )
+    p.add_argument(
+        "--server-cpus",
+        type=_cpu_list,
+        help="pin the server to these CPUs (e.g. 0) and the load generator to the others, so that two "
+        "servers compared on a small machine get the same CPU budget whatever their thread counts",
+    )
     args = p.parse_args()
+    pin_server = None
+    if args.server_cpus:
+        others = os.sched_getaffinity(0) - args.server_cpus
+        if not others:
+            raise SystemExit("--server-cpus leaves no CPU for the load generator")
+        os.sched_setaffinity(0, others)
+
+        def pin_server() -> None:
+            os.sched_setaffinity(0, args.server_cpus)
 
     with tempfile.TemporaryDirectory(prefix="mrrml-serve-load-") as tmp:
         model_dir = args.model_dir or _build_tiny_model(Path(tmp) / "model")
@@ -132,7 +156,7 @@ def main() -> int:
         if args.torch_threads > 0:
             command += ["--torch-threads", str(args.torch_threads)]
         env = {k: v for k, v in os.environ.items() if k != "MRRML_SERVE_TOKEN"}
-        server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, preexec_fn=pin_server)
         try:
             line = server.stdout.readline()
             match = re.search(r"listening on (http://\S+)", line)
@@ -197,6 +221,7 @@ def _load(url: str, args: argparse.Namespace, server_pid: int) -> dict:
     return {
         "server_software": software,
         "clients": args.clients,
+        "server_cpus": sorted(args.server_cpus) if args.server_cpus else None,
         "duration_s": round(elapsed, 2),
         "sent": sum(sent),
         "ok": ok,
