@@ -71,6 +71,10 @@ def backbone_fingerprint(backbone: nn.Module) -> str:
     settings = config.to_dict() if config is not None else {}
     # Private keys (the source path, cached internals) and the library version do not change the function.
     settings = {k: v for k, v in settings.items() if not k.startswith("_") and k != "transformers_version"}
+    # Nor does ``architectures``, which save_pretrained writes (the class is hashed below): a checkpoint
+    # built without it (the GGUF-converted SmolLM2) would get another fingerprint once saved and reloaded.
+    # Set to None rather than dropped, so that such checkpoints keep the fingerprint they always had.
+    settings["architectures"] = None
     header = {
         "format": FEATURE_FORMAT,
         "class": f"{type(backbone).__module__}.{type(backbone).__qualname__}",

@@ -122,6 +122,24 @@ def test_new_answers_are_computed_once_and_kept(tmp_path):
     assert again.cache.misses == 0
 
 
+def test_a_saved_and_reloaded_model_keeps_its_fingerprint(tmp_path):
+    """The rows a frozen run wrote serve the model it saved. ``save_pretrained`` writes ``architectures``
+    into the backbone's config; a checkpoint built without it (builtin:smollm2-135m, converted from GGUF)
+    then reloaded with another config, and every training row missed for the reloaded model."""
+    import mrrml
+    from mrrml.training.feature_cache import backbone_fingerprint
+
+    model = frozen_model()
+    model.backbone.config.architectures = None  # as in the GGUF-converted SmolLM2 checkpoint
+    prompts, answers = pairs(2)
+    FeatureCacheScorer(model, tmp_path / "features").score(prompts, answers)
+    loaded = mrrml.load(model.save_pretrained(tmp_path / "model"))
+    assert backbone_fingerprint(loaded.backbone) == backbone_fingerprint(model.backbone)
+    scorer = FeatureCacheScorer(loaded, tmp_path / "features")
+    assert_same_scores(scorer.score(prompts, answers), model.score(prompts, answers))
+    assert scorer.cache.misses == 0
+
+
 def test_a_backbone_that_can_train_is_refused(tmp_path):
     config = BackboneConfig("builtin:tiny-qwen3", tiny=dict(TINY))
     trainable = RewardModel.build(config, load_matrix(shipped_matrix()), projection_dim=PROJECTION)
