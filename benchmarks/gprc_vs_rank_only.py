@@ -205,7 +205,7 @@ def comparison_metrics(dims: list[str], args: argparse.Namespace) -> list[str]:
     names = []
     for s in TEST_SETS:
         names += [f"{s}/head/order_acc/{d}" for d in [*dims, "all"]]
-        names += [f"{s}/reward/outrank/all/{k}" for k in args.variants]
+        names += [f"{s}/reward/outrank/all/{k}" for k in ("as_written", *args.variants, "pooled", "any")]
         names += [f"{s}/reward/sensitivity/all/{k}" for k in args.variants]
         names += [f"{s}/reward/best_of_n/all/{n}" for n in args.best_of_n]
     return [*names, "physician/model", "physician/prefer_longer", "physician/prefer_less_markdown"]
@@ -232,7 +232,12 @@ def comparison(spreads: dict[str, dict[str, dict[str, Any]]], dims: list[str], a
 
 def targets(gprc: dict[str, dict[str, Any]], rank: dict[str, dict[str, Any]], dims: list[str], args) -> dict[str, Any]:
     """Issue 16's targets on the GPRC means (robustness: reward view, every variant kind, both test sets)."""
-    conditions = {d: gprc[f"held_out_conditions/head/order_acc/{d}"]["mean"] for d in dims}
+    # A dimension without held-out-condition records has no accuracy (small test sets): left out.
+    conditions = {
+        d: gprc[f"held_out_conditions/head/order_acc/{d}"]["mean"]
+        for d in dims
+        if f"held_out_conditions/head/order_acc/{d}" in gprc
+    }
     outrank = {
         f"{s}/{k}": (gprc[f"{s}/reward/outrank/all/{k}"], rank[f"{s}/reward/outrank/all/{k}"])
         for s in TEST_SETS
