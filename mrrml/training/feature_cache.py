@@ -19,6 +19,10 @@ What a feature is keyed by — everything it is a function of, and nothing else:
   limits matter only through the ids: a changed record, or a limit that cuts differently, misses; a
   change that leaves the ids alone hits.
 
+Scoring reads the same store: :class:`FeatureCacheScorer` gives a frozen model ``RewardModel.score``
+over cached features, so several models trained on one backbone (seeds, GPRC settings) run the
+backbone once per answer between them, in training and in evaluation alike.
+
 The rows live in a :class:`~mrrml.training.feature_store.FeatureStore` (verified, append-only shards
 under ``<root>/<fingerprint>/``; safe against killed writers and concurrent DDP ranks). Rows computed in
 a run are written at each training epoch's end, at the end of the run, and at least every
@@ -31,16 +35,20 @@ import hashlib
 import json
 import struct
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from ..data.chat import Prompt
+from ..data.encoder import pad_batch
+from ..errors import ConfigError
 from ..model.backbone import attention_implementation, hidden_size
 from ..model.heads import RewardHeads
 from ..model.packed_forward import Packing, embed_batch
-from ..model.reward_model import RewardModel
+from ..model.reward_model import RewardModel, ScoreResult
 from ..resources import cache_dir
 from .feature_store import FeatureStore, tensor_bytes
 
@@ -63,6 +71,10 @@ def backbone_fingerprint(backbone: nn.Module) -> str:
     settings = config.to_dict() if config is not None else {}
     # Private keys (the source path, cached internals) and the library version do not change the function.
     settings = {k: v for k, v in settings.items() if not k.startswith("_") and k != "transformers_version"}
+    # Nor does ``architectures``, which save_pretrained writes (the class is hashed below): a checkpoint
+    # built without it (the GGUF-converted SmolLM2) would get another fingerprint once saved and reloaded.
+    # Set to None rather than dropped, so that such checkpoints keep the fingerprint they always had.
+    settings["architectures"] = None
     header = {
         "format": FEATURE_FORMAT,
         "class": f"{type(backbone).__module__}.{type(backbone).__qualname__}",
@@ -169,3 +181,86 @@ class CachedFeatures:
         sub = {name: batch[name].index_select(0, index) for name in names if name in batch}
         with torch.no_grad():
             return embed_batch(self.extractor, sub, packing=self.packing)
+
+
+class FeatureCacheScorer:
+    """``RewardModel.score`` for a frozen-backbone model, its backbone features read from the cache.
+
+    The model's own projection, heads, normalisation and matrix weights turn the cached ``d`` into
+    scores, so two models trained on one backbone (other seeds, heads or GPRC weights) share every
+    feature: the first to score an answer runs the backbone, the others read the row. Keys are those
+    of training (:func:`row_keys` over the model's encoder, :func:`backbone_fingerprint` of the
+    loaded weights), so answers a run trained or validated on are hits as well. It offers what
+    :func:`mrrml.eval.quality.evaluate` reads (``score``, ``weight_vector``, ``dimensions``,
+    ``matrix``)::
+
+        scorer = FeatureCacheScorer(mrrml.load(model_dir), feature_dir)
+        report = evaluate(scorer, held_out_prompts, held_out_conditions, train=train_file)
+
+    The fingerprint is taken once, so the backbone must not change while the scorer holds it: a model
+    whose backbone has trainable weights is refused (score it with ``model.score``).
+    """
+
+    def __init__(self, model: RewardModel, root: str | Path | None = None, packing: Packing = "auto"):
+        trainable = [name for name, p in model.backbone.named_parameters() if p.requires_grad]
+        if trainable:
+            raise ConfigError(
+                f"FeatureCacheScorer: the model's backbone is not frozen ({len(trainable)} trainable weight "
+                f"tensors, e.g. {trainable[0]}); its features would change as it trains and a cache would "
+                "serve stale scores. Score it with model.score(...), or freeze it first "
+                "(model.requires_grad_(False); mrrml.load returns a frozen model)"
+            )
+        self.model = model
+        self.cache = CachedFeatures(model, root, packing)
+
+    @property
+    def matrix(self) -> Any:
+        return self.model.matrix
+
+    @property
+    def dimensions(self) -> list[str]:
+        return self.model.dimensions
+
+    def weight_vector(self, scenario: str | None = None, discipline: str | None = None) -> Tensor:
+        return self.model.weight_vector(scenario, discipline)
+
+    def score(
+        self,
+        prompts: Sequence[Prompt],
+        answers: Sequence[str],
+        scenario: str | None = None,
+        discipline: str | None = None,
+        batch_size: int = 16,
+        packing: bool = True,
+        prune_last_layer: bool = True,
+    ) -> ScoreResult:
+        """Score N (prompt, answer) pairs as ``RewardModel.score`` does (same arguments, same result).
+
+        ``packing`` and ``prune_last_layer`` are accepted for that signature and change nothing: a miss
+        is computed on training's path (rows of one prompt share it where that pays, as the cache was
+        opened with), whose features give the same scores. New rows are on disk when this returns."""
+        if len(prompts) != len(answers):
+            raise ConfigError(f"score: {len(prompts)} prompts but {len(answers)} answers")
+        if batch_size < 1:
+            raise ConfigError(f"score: batch_size must be >= 1, got {batch_size}")
+        model = self.model
+        weights = model.weight_vector(scenario, discipline)  # validate ids before any compute
+        examples = [model.encoder.encode(p, a) for p, a in zip(prompts, answers)]
+        order = sorted(range(len(examples)), key=lambda i: len(examples[i].input_ids), reverse=True)
+        raw = torch.zeros(len(examples), model.heads.num_dimensions)
+        self.cache.store.refresh()  # rows other processes wrote since the store was opened
+        was_training = model.training
+        model.eval()
+        try:
+            # no_grad, not inference_mode: the rows go to the store, and a training run may read them later.
+            with torch.no_grad():
+                for start in range(0, len(order), batch_size):
+                    rows = order[start : start + batch_size]
+                    batch = pad_batch([examples[i] for i in rows], model.tokenizer.pad_token_id, "right")
+                    batch = {k: v.to(model.device) for k, v in batch.items()}
+                    raw[rows] = model.heads(model.heads.project(self.cache.features(batch))).float().cpu()
+        finally:
+            model.train(was_training)
+            self.cache.store.flush()
+        normalized = model.normalize(raw)
+        return ScoreResult(model.dimensions, raw, normalized, normalized @ weights)
