@@ -44,6 +44,8 @@ def test_log_axis_ticks_read_as_plain_numbers():
     assert labels == ["0.02", "0.05", "0.1", "0.2", "0.5", "1", "2"]
     assert log_ticks(1e-4, 10.0) == [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]  # wide ranges: decades only
     assert linear_ticks(0.0, 2.0) == [0.0, 0.5, 1.0, 1.5, 2.0]
+    leakage = bar_chart("leakage", ["a"], {"GPRC": [3.9]}, y_max=3.905)  # read "1.46541" before
+    assert [text for x, _, text in _texts(leakage) if x == 42] == ["0", "1", "2", "3", "4"]
 
 
 def test_legend_entries_never_overlap():
