@@ -53,9 +53,12 @@ class DemoOptions:
         seed: the demo's one seed: synthesis, weight initialisation (seed_everything) and data order.
         held_out_prompts: triplets synthesized with seed + 1 for the held-out-prompt test set (those
             whose prompt or condition training did not see are kept).
+        held_out_conditions: records of the held-out-conditions test split that the evaluation scores (a
+            seeded sample written to OUT/held_out_conditions.jsonl; null = all). The fit's test step
+            scores the whole split; the evaluation scores every answer five times (four variants).
         ablation: also train rank only (GPRC axis = perp = ortho = neutral = 0) and compare.
         skip_healthbench: skip the physician-preference measurement on real HealthBench rows.
-        healthbench_limit: use only the first N HealthBench rows.
+        healthbench_limit: use only the first N HealthBench rows (null = all 500).
         quality_draws: best-of-N draws per record and N in the evaluation.
         quality_n_boot: bootstrap resamples of every interval of the evaluation.
     """
@@ -63,10 +66,12 @@ class DemoOptions:
     out: str = "runs/demo"
     n: int = 3000
     seed: int = 0
-    held_out_prompts: int = 300
+    # The evaluation's sizes keep `make demo` near its 10-minute budget on 2 cores (docs/cli.md).
+    held_out_prompts: int = 80
+    held_out_conditions: int | None = 80
     ablation: bool = False
     skip_healthbench: bool = False
-    healthbench_limit: int | None = None
+    healthbench_limit: int | None = 150
     quality_draws: int = 100
     quality_n_boot: int = 500
 
@@ -201,11 +206,31 @@ def held_out_prompts_file(out: Path) -> Path:
     return out / "held_out_prompts" / "train.jsonl"
 
 
+def held_out_conditions_file(options: DemoOptions) -> Path:
+    """The held-out conditions the evaluation scores: the test split, or the sample of it."""
+    out = Path(options.out)
+    return out / "data" / "test.jsonl" if options.held_out_conditions is None else out / "held_out_conditions.jsonl"
+
+
+def sample_held_out_conditions(options: DemoOptions) -> int:
+    """Write a seeded sample of ``held_out_conditions`` test records (in file order); returns how many."""
+    import random
+
+    from ..io import atomic_write_text
+
+    lines = (Path(options.out) / "data" / "test.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    if options.held_out_conditions is None:
+        return len(lines)
+    keep = sorted(random.Random(options.seed).sample(range(len(lines)), min(options.held_out_conditions, len(lines))))
+    atomic_write_text(held_out_conditions_file(options), "".join(lines[i] for i in keep))
+    return len(keep)
+
+
 def evaluate_command(options: DemoOptions, model_dir: str) -> list[str]:
     """The ``mrrml evaluate`` argv the demo runs on ``model_dir`` (printed under the figures)."""
     out = Path(options.out)
     argv = ["mrrml", "evaluate", "--model", model_dir, "--train", str(out / "data" / "train.jsonl")]
-    argv += ["--held_out_conditions", str(out / "data" / "test.jsonl")]
+    argv += ["--held_out_conditions", str(held_out_conditions_file(options))]
     if options.held_out_prompts:
         argv += ["--held_out_prompts", str(held_out_prompts_file(out))]
     argv += ["--healthbench", "none" if options.skip_healthbench else "package"]
@@ -483,6 +508,7 @@ def run(argv: list[str]) -> int:
         held_out = held_out_prompts_file(out).parent
         prompts = synthesize(matrix, held_out, options.held_out_prompts, options.seed + 1, console, split=False)
         synth["held_out_prompts"] = {"seed": options.seed + 1, "kept": prompts["kept"], "dir": str(held_out)}
+    synth["held_out_conditions"] = {"records": sample_held_out_conditions(options)}
 
     runs = [fit_and_test(cli, "GPRC", console)]
     if options.ablation:

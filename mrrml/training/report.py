@@ -88,6 +88,8 @@ def bar_chart(
     legend_top = height - 10 - _legend_height(list(series), width - left - right) + LEGEND_ROW
     bottom = height - legend_top + LEGEND_ROW + 36  # room for two-line group labels
     plot_w, plot_h = width - left - right, height - top - bottom
+    ticks = linear_ticks(0.0, y_max)
+    y_max = ticks[-1] if ticks[-1] >= y_max else ticks[-1] + (ticks[1] - ticks[0])  # the axis ends on a tick
     n_series = max(1, len(series))
     group_w = plot_w / max(1, len(groups))
     bar_w = group_w * 0.8 / n_series
@@ -100,11 +102,12 @@ def bar_chart(
         f"<title>{html.escape(title)}</title>",
         f'<text x="{width / 2}" y="18" text-anchor="middle" font-size="14">{html.escape(title)}</text>',
     ]
-    for tick in range(6):
-        value = y_max * tick / 5
-        y = top + plot_h - plot_h * tick / 5
+    for value in linear_ticks(0.0, y_max):
+        y = y_of(value)
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="10">{value:g}</text>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="10">{tick_label(value)}</text>'
+        )
     for g, group in enumerate(groups):
         for s, (name, values) in enumerate(series.items()):
             value = values[g]
@@ -164,7 +167,7 @@ def linear_ticks(lo: float, hi: float) -> list[float]:
     """About five round tick values (steps of 1, 2 or 5 times a power of ten) from ``lo`` to ``hi``."""
     raw = (hi - lo) / 4
     power = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= raw)
+    step = next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= 0.8 * raw)
     first = math.ceil(lo / step - 1e-9)
     return [round(k * step, 12) for k in range(first, math.floor(hi / step + 1e-9) + 1)]
 

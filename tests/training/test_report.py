@@ -44,6 +44,8 @@ def test_log_axis_ticks_read_as_plain_numbers():
     assert labels == ["0.02", "0.05", "0.1", "0.2", "0.5", "1", "2"]
     assert log_ticks(1e-4, 10.0) == [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]  # wide ranges: decades only
     assert linear_ticks(0.0, 2.0) == [0.0, 0.5, 1.0, 1.5, 2.0]
+    leakage = bar_chart("leakage", ["a"], {"GPRC": [3.9]}, y_max=3.905)  # read "1.46541" before
+    assert [text for x, _, text in _texts(leakage) if x == 42] == ["0", "1", "2", "3", "4"]
 
 
 def test_legend_entries_never_overlap():
@@ -93,7 +95,8 @@ def test_demo_at_toy_size(tmp_path, capsys):
     tiny += "num_key_value_heads: 1, head_dim: 16}"
     overrides = ["--out", str(out), "--n", "60", "--trainer.max_steps", "3", "--model.backbone.tiny", tiny]
     overrides += ["--data.batch_size", "4", "--model.max_answer_tokens", "96", "--healthbench_limit", "3"]
-    overrides += ["--held_out_prompts", "40", "--quality_draws", "10", "--quality_n_boot", "50", "--ablation"]
+    overrides += ["--held_out_prompts", "40", "--held_out_conditions", "4", "--quality_draws", "10"]
+    overrides += ["--quality_n_boot", "50", "--ablation"]
     assert main(["demo", *overrides, "--print_config"]) == 0
     config = tmp_path / "demo.yaml"
     config.write_text(capsys.readouterr().out)
@@ -124,6 +127,10 @@ def test_demo_at_toy_size(tmp_path, capsys):
         judges = quality["physician"]["judges"]
         assert judges["prefer_longer"]["overall"]["count"] == judges["model"]["overall"]["count"] > 0
     assert report["synthesis"]["held_out_prompts"]["seed"] == 1  # --seed 0 + 1
+    sample = (out / "held_out_conditions.jsonl").read_text().splitlines()
+    test_split = (out / "data" / "test.jsonl").read_text().splitlines()
+    assert len(sample) == 4 and set(sample) <= set(test_split)  # the seeded sample of the test split
+    assert run["quality"]["test_sets"]["held_out_conditions"]["records"] == 4
 
     page = (out / "report.html").read_text()
     for heading in (
