@@ -304,7 +304,7 @@ def write_report(out_dir: str | Path, report: dict[str, Any], sections: Sequence
         "text-align:right;white-space:nowrap}th{background:#f3f3f3;white-space:normal}td:first-child{text-align:left}"
         "small{color:#555}"
         "pre{background:#f6f6f6;padding:8px}p.cmd{font-size:12px;color:#444;margin:0 0 1.5em}"
-        "p.cmd code{background:#f3f3f3;padding:2px 4px;overflow-wrap:anywhere}</style></head>"
+        "p.cmd code{display:block;background:#f3f3f3;padding:4px 6px;margin:2px 0;line-height:1.5;overflow-wrap:anywhere}</style></head>"
         f"<body><h1>{title}</h1>{body}</body></html>"
     )
     atomic_write_text(out / "report.html", page)

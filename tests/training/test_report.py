@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 import shlex
 import xml.etree.ElementTree as ET
 
@@ -83,6 +84,8 @@ def test_write_report_files(tmp_path):
     assert json.loads(json_path.read_text())["value"] == 1.5
     page = html_path.read_text()
     assert "<svg" in page and "t &lt;x&gt;" in page and "matplotlib" not in page
+    # A long command wraps; as inline boxes, each line's background covered the underscores of the one above.
+    assert re.search(r"p\.cmd code\{[^}]*display:block", page)
 
 
 @pytest.mark.slow
