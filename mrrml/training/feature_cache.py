@@ -50,6 +50,7 @@ from ..model.heads import RewardHeads
 from ..model.packed_forward import Packing, embed_batch
 from ..model.reward_model import RewardModel, ScoreResult
 from ..resources import cache_dir
+from ..standards.matrix import StandardsMatrix
 from .feature_store import FeatureStore, tensor_bytes
 
 FEATURE_FORMAT = 1  # bump when what a feature means changes (pooling, anchoring): every old row misses
@@ -214,7 +215,7 @@ class FeatureCacheScorer:
         self.cache = CachedFeatures(model, root, packing)
 
     @property
-    def matrix(self) -> Any:
+    def matrix(self) -> StandardsMatrix:
         return self.model.matrix
 
     @property
