@@ -31,5 +31,5 @@ start=$(date +%s)
 "$MRRML" evaluate --model "$OUT/model" \
   --held_out_prompts "$OUT/prompts/test.jsonl" --held_out_conditions "$OUT/conditions/test.jsonl" \
   --train "$OUT/conditions/train.jsonl" --healthbench package --healthbench_limit "$LIMIT" \
-  --device cpu --out "$OUT/quality.json"
+  --device cpu --feature_cache_dir "$OUT/features" --out "$OUT/quality.json"
 echo "evaluate: $(( $(date +%s) - start )) s  ->  $OUT/quality.json"

@@ -68,10 +68,12 @@ def measure(
     seed: int = 0,
     batch_size: int = 16,
     device: str | None = None,
+    feature_cache_dir: str | None = None,
 ) -> Measured:
     """Load ``model`` for scoring and evaluate it (the options mean what ``mrrml evaluate``'s do)."""
     from ..eval.quality import evaluate
     from ..serve.device import load_for_scoring
+    from ..training.feature_cache import FeatureCacheScorer
 
     for option, path in (
         ("--held_out_prompts", held_out_prompts),
@@ -85,9 +87,10 @@ def measure(
     started = time.perf_counter()
     rows, source = healthbench_rows(healthbench, healthbench_limit)
     reward_model = load_for_scoring(model, device=device)
+    scorer = reward_model if feature_cache_dir is None else FeatureCacheScorer(reward_model, feature_cache_dir)
     loaded = time.perf_counter()
     report = evaluate(
-        reward_model,
+        scorer,
         held_out_prompts,
         held_out_conditions,
         train=train,
@@ -120,6 +123,7 @@ def evaluate(
     seed: int = 0,
     batch_size: int = 16,
     device: str | None = None,
+    feature_cache_dir: str | None = None,
     out: str | None = None,
 ) -> int:
     """Measure a saved reward model: held-out accuracy, spurious-feature robustness, best-of-N, physicians.
@@ -150,6 +154,10 @@ def evaluate(
             of the model, the data and the options).
         batch_size: answers per scoring call.
         device: torch device (default: cuda when available, else cpu).
+        feature_cache_dir: score through this on-disk feature cache (a frozen-backbone model's training
+            cache, or a new directory): backbone features of each answer are computed once and read
+            back by every later evaluation of a model on the same backbone (other heads, seeds, GPRC
+            settings), so only the heads run again.
         out: write the report as JSON here (its options under "inputs").
     """
     from ..io import atomic_write_json
@@ -168,6 +176,7 @@ def evaluate(
         seed=seed,
         batch_size=batch_size,
         device=device,
+        feature_cache_dir=feature_cache_dir,
     )
     console = wide_console()
     print_report(console, measured.report)
@@ -180,6 +189,7 @@ def evaluate(
             "model": model,
             "healthbench_source": measured.healthbench_source,
             "healthbench_limit": healthbench_limit,
+            "feature_cache_dir": feature_cache_dir,
         }
         atomic_write_json(out, {"inputs": inputs, **measured.report.to_dict()})
         console.print(f"mrrml evaluate: wrote {out}")

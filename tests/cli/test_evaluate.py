@@ -77,6 +77,25 @@ def test_evaluate_writes_the_report_and_prints_its_tables(rm_dir, test_sets, tmp
     assert fmt(Estimate(order["value"], order["low"], order["high"], order["units"], order["count"])) in printed
 
 
+def test_a_second_evaluation_reads_the_feature_cache(rm_dir, test_sets, tmp_path):
+    """--feature_cache_dir: the same report as scoring through the model; a second evaluation of a model
+    on the same backbone adds nothing to the cache (every answer's features are read back)."""
+    plain, cold, warm = (tmp_path / f"{name}.json" for name in ("plain", "cold", "warm"))
+    cache = tmp_path / "features"
+    assert main(_argv(rm_dir, test_sets, out=str(plain), healthbench="none")) == 0
+    assert main(_argv(rm_dir, test_sets, out=str(cold), healthbench="none", feature_cache_dir=str(cache))) == 0
+    shards = sorted(p.name for p in cache.rglob("*") if p.is_file())
+    assert shards
+    assert main(_argv(rm_dir, test_sets, out=str(warm), healthbench="none", feature_cache_dir=str(cache))) == 0
+    assert sorted(p.name for p in cache.rglob("*") if p.is_file()) == shards
+    reports = [json.loads(path.read_text())["test_sets"] for path in (plain, cold, warm)]
+    for name in ("held_out_prompts", "held_out_conditions"):
+        orders = [r[name]["views"]["head"]["accuracy"]["all"]["order"]["value"] for r in reports]
+        curves = [[e["value"] for e in r[name]["views"]["reward"]["best_of_n"]["all"]["model"]] for r in reports]
+        assert orders[0] == orders[1] == orders[2]
+        assert curves[0] == pytest.approx(curves[1], abs=1e-6) and curves[1] == curves[2]
+
+
 def test_missing_file_is_named(rm_dir, test_sets, tmp_path, capsys):
     missing = tmp_path / "nope.jsonl"
     sets = {**test_sets, "held_out_conditions": missing}
