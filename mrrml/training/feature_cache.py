@@ -42,13 +42,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..data.chat import Prompt
-from ..data.encoder import pad_batch
+from ..data.encoder import ConversationEncoder, EncodedExample, pad_batch
 from ..errors import ConfigError
 from ..model.backbone import attention_implementation, hidden_size
 from ..model.heads import RewardHeads
 from ..model.packed_forward import Packing, embed_batch
-from ..model.reward_model import RewardModel, ScoreResult
+from ..model.reward_model import RewardModel
 from ..resources import cache_dir
 from ..standards.matrix import StandardsMatrix
 from .feature_store import FeatureStore, tensor_bytes
@@ -225,28 +224,32 @@ class FeatureCacheScorer:
     def weight_vector(self, scenario: str | None = None, discipline: str | None = None) -> Tensor:
         return self.model.weight_vector(scenario, discipline)
 
-    def score(
+    # RewardModel.score's checks, encoding and shaping, over this object's encoder, raw_scores and
+    # normalize: only how raw scores are computed differs.
+    score = RewardModel.score
+
+    @property
+    def encoder(self) -> ConversationEncoder:
+        return self.model.encoder
+
+    def normalize(self, raw: Tensor) -> Tensor:
+        return self.model.normalize(raw)
+
+    def raw_scores(
         self,
-        prompts: Sequence[Prompt],
-        answers: Sequence[str],
-        scenario: str | None = None,
-        discipline: str | None = None,
+        examples: Sequence[EncodedExample],
         batch_size: int = 16,
         packing: bool = True,
         prune_last_layer: bool = True,
-    ) -> ScoreResult:
-        """Score N (prompt, answer) pairs as ``RewardModel.score`` does (same arguments, same result).
-
-        ``packing`` and ``prune_last_layer`` are accepted for that signature and change nothing: a miss
-        is computed on training's path (rows of one prompt share it where that pays, as the cache was
-        opened with), whose features give the same scores. New rows are on disk when this returns."""
-        if len(prompts) != len(answers):
-            raise ConfigError(f"score: {len(prompts)} prompts but {len(answers)} answers")
+    ) -> Tensor:
+        """Raw head outputs [N, D] as ``RewardModel.raw_scores`` gives them, the backbone features read
+        from the cache. ``packing`` and ``prune_last_layer`` are accepted for that signature and change
+        nothing: a miss is computed on training's path (rows of one prompt share it where that pays, as
+        the cache was opened with), whose features give the same scores. New rows are on disk when this
+        returns."""
         if batch_size < 1:
             raise ConfigError(f"score: batch_size must be >= 1, got {batch_size}")
         model = self.model
-        weights = model.weight_vector(scenario, discipline)  # validate ids before any compute
-        examples = [model.encoder.encode(p, a) for p, a in zip(prompts, answers)]
         order = sorted(range(len(examples)), key=lambda i: len(examples[i].input_ids), reverse=True)
         raw = torch.zeros(len(examples), model.heads.num_dimensions)
         self.cache.store.refresh()  # rows other processes wrote since the store was opened
@@ -263,5 +266,4 @@ class FeatureCacheScorer:
         finally:
             model.train(was_training)
             self.cache.store.flush()
-        normalized = model.normalize(raw)
-        return ScoreResult(model.dimensions, raw, normalized, normalized @ weights)
+        return raw
