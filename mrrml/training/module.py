@@ -22,6 +22,7 @@ Under FSDP2 (:class:`~mrrml.training.sharding.FSDP2Strategy`) this module shards
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from lightning.pytorch.strategies import FSDPStrategy
 from lightning.pytorch.utilities import GradClipAlgorithmType, rank_zero_info, rank_zero_warn
+from lightning.pytorch.utilities.warnings import PossibleUserWarning
 from torch import Tensor
 from torch.distributed.tensor import DTensor
 
@@ -296,6 +298,18 @@ class RewardModelModule(pl.LightningModule):
 
             self._cached_features = CachedFeatures(self.reward_model, self.feature_cache_dir, self.packing)
         return self._cached_features
+
+    def on_fit_start(self) -> None:
+        """Lightning warns at the start of training about every module in eval mode; a frozen backbone
+        is in eval mode on purpose, so that warning would greet every frozen run. Only the exact count
+        of the backbone's modules is silenced: any other module left in eval mode still warns."""
+        if self.freeze_backbone:
+            frozen = sum(1 for _ in self.reward_model.backbone.modules())
+            warnings.filterwarnings(
+                "ignore",
+                message=rf"Found {frozen} module\(s\) in eval mode at the start of training",
+                category=PossibleUserWarning,
+            )
 
     def on_train_epoch_end(self) -> None:
         if self.freeze_backbone and self.feature_cache:

@@ -8,6 +8,7 @@ and the cache's invalidation and integrity rules directly.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -73,7 +74,9 @@ def fit(root: Path, files: dict[str, Path], cache_dir: Path | None) -> dict:
         default_root_dir=root,
         callbacks=[ModelDirExport(final_dir=str(root / "model")), calls],
     )
-    trainer.fit(module, datamodule)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.fit(module, datamodule)
     fit_misses = module._cached_features.misses if module._cached_features else None
     trainer.test(module, datamodule, verbose=False)
     return {
@@ -83,6 +86,7 @@ def fit(root: Path, files: dict[str, Path], cache_dir: Path | None) -> dict:
         "calls": calls,
         "model_dir": root / "model",
         "fit_misses": fit_misses,
+        "warnings": [str(warning.message) for warning in caught],
         "heads": {k: v.detach().clone() for k, v in module.reward_model.heads.state_dict().items()},
     }
 
@@ -132,6 +136,38 @@ def test_training_really_moved_the_heads(runs):
     initial = RewardModelModule(**frozen_kwargs(None)).reward_model.heads.state_dict()
     for name, value in runs["cold"]["heads"].items():
         assert not torch.allclose(initial[name], value, atol=1e-4), name
+
+
+def test_a_frozen_fit_does_not_warn_about_its_eval_mode_backbone(runs):
+    """Lightning warns about modules in eval mode at the start of training; the frozen backbone is one
+    on purpose (and the only one here), so a frozen fit must start without that warning."""
+    assert not [text for text in runs["uncached"]["warnings"] if "in eval mode" in text]
+
+
+def test_a_module_left_in_eval_mode_beside_the_frozen_backbone_still_warns(tmp_path, files):
+    """The silencing is exact: a head left in eval mode by mistake changes the count and still warns."""
+
+    class HeadsLeftInEval(pl.Callback):
+        def on_fit_start(self, trainer, pl_module) -> None:
+            pl_module.reward_model.heads.eval()
+
+    pl.seed_everything(0)
+    module = RewardModelModule(**frozen_kwargs(None))
+    datamodule = RewardDataModule(train=[DataSource(str(files["train"]))], batch_size=4, seed=0, encoder=module.encoder)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_steps=1,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        default_root_dir=tmp_path,
+        callbacks=[HeadsLeftInEval()],
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.fit(module, datamodule)
+    assert [w for w in caught if "in eval mode at the start of training" in str(w.message)]
 
 
 def test_a_warm_cache_never_runs_the_backbone(runs):
