@@ -14,6 +14,7 @@ no thread is held while a request waits for its batch.
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -286,6 +287,8 @@ class RewardService:
             "rows": stats.rows,
             "requests": stats.jobs,
             "failed_batches": stats.failed_calls,
+            # Full collections stop every thread; the objects frozen at start-up are not walked.
+            "gc": {"frozen_objects": gc.get_freeze_count(), "full_collections": gc.get_stats()[2]["collections"]},
         }
 
     def info(self) -> dict[str, Any]:

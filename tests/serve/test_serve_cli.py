@@ -72,6 +72,21 @@ def test_sigterm_finishes_the_request_in_flight(rm_dir):
             process.kill()
 
 
+def test_the_served_process_keeps_its_start_up_heap_out_of_the_collector(rm_dir):
+    """``mrrml serve`` freezes what exists once the model is loaded (torch, transformers, the model:
+    hundreds of thousands of objects), so full collections while serving do not walk it; an embedded
+    server leaves its host process's collector alone (tests/serve/test_server.py)."""
+    process, url = _start(rm_dir, "--torch-threads", "1")
+    try:
+        status, health = http("GET", f"{url}/health")
+        assert status == 200 and health["gc"]["frozen_objects"] > 100_000, health
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
 def test_named_token_variable_must_be_set(rm_dir):
     command = [
         sys.executable,

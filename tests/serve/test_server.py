@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import socket
@@ -110,6 +111,9 @@ def test_info_and_health(serve, reward_model):
     assert info["assistant_marker"] == "<|im_start|>assistant\n"
     status, health = http("GET", f"{server.url}/health")
     assert status == 200 and health["status"] == "ok"
+    # An embedded server does not freeze its host's heap (only `mrrml serve`, which owns its process).
+    assert health["gc"]["frozen_objects"] == gc.get_freeze_count() == 0
+    assert health["gc"]["full_collections"] >= 0
 
 
 def test_bearer_token(serve, caplog):
