@@ -19,7 +19,7 @@ from typing import Any
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from ..data.datamodule import RewardDataModule
-from ..training.callbacks import ModelDirExport, PredictionWriter
+from ..training.callbacks import ModelDirExport, PredictionWriter, ProgressLog
 from ..training.module import RewardModelModule
 from ._parsing import PARSER_MODE
 
@@ -36,6 +36,7 @@ class MrrmlCLI(LightningCLI):
         parser.link_arguments("model", "data.encoder", compute_fn=attrgetter("encoder"), apply_on="instantiate")
         parser.add_lightning_class_args(ModelDirExport, "export")
         parser.add_lightning_class_args(PredictionWriter, "predictions")
+        parser.add_lightning_class_args(ProgressLog, "progress")
 
 
 def build_cli(

@@ -12,6 +12,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "ScoreMoments": ".metrics",
         "ModelDirExport": ".callbacks",
         "PredictionWriter": ".callbacks",
+        "ProgressLog": ".callbacks",
         "export_model_dir": ".callbacks",
         "FSDP2Strategy": ".sharding",
     },

@@ -1,4 +1,5 @@
-"""Callbacks: the mrrml model directory beside Lightning's checkpoints, and predictions as JSON Lines.
+"""Callbacks: the mrrml model directory beside Lightning's checkpoints, predictions as JSON Lines, and
+plain progress lines for runs whose output goes to a file.
 
 Lightning's ``.ckpt`` is a ``torch.save`` pickle meant for resuming a run; what a user keeps, serves and
 shares is the mrrml model directory (safetensors + JSON + YAML, no pickle). :class:`ModelDirExport`
@@ -13,14 +14,17 @@ single process would write (:func:`~mrrml.training.sharding.gather_for_export`).
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter, Callback
+from lightning.pytorch.utilities import rank_zero_info
 
 from ..io import JsonlAppender
 from ..model.reward_model import RewardModel
@@ -130,3 +134,64 @@ class PredictionWriter(BasePredictionWriter):
                         "normalized": dict(zip(dims, norm[row].tolist())),
                     }
                 )
+
+
+def _duration(seconds: float) -> str:
+    hours, rest = divmod(round(seconds), 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
+
+
+class ProgressLog(Callback):
+    """One plain line of training progress every ``every_s`` seconds and at the end of each epoch.
+
+    Lightning's progress bar draws on a terminal; its rich bar (the default once ``rich`` is installed)
+    prints nothing at all to a file. A run whose output goes to a file (a batch job, ``nohup``, CI) was
+    therefore silent for its whole first epoch, which for a frozen pretrained backbone on a CPU is the
+    encoding of every answer: tens of minutes. ``when``: ``not_a_terminal`` (default: only when stderr
+    is not a terminal, where the bar already shows progress), ``always`` or ``never``. Rank 0 only.
+    """
+
+    def __init__(self, every_s: float = 60.0, when: Literal["not_a_terminal", "always", "never"] = "not_a_terminal"):
+        if every_s < 0:
+            raise ValueError(f"progress.every_s: expected seconds >= 0, got {every_s}")
+        if when not in ("not_a_terminal", "always", "never"):
+            raise ValueError(f"progress.when: expected not_a_terminal, always or never, got {when!r}")
+        self.every_s = every_s
+        self.when = when
+        self._active = False
+        self._epoch_start = self._last_line = 0.0
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._active = self.when == "always" or (self.when == "not_a_terminal" and not sys.stderr.isatty())
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._epoch_start = self._last_line = time.monotonic()
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        now = time.monotonic()
+        if self._active and now - self._last_line >= self.every_s:
+            self._last_line = now
+            self._line(trainer, batch_idx + 1, now)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._active:
+            self._line(trainer, None, time.monotonic())
+
+    def _line(self, trainer: pl.Trainer, step: int | None, now: float) -> None:
+        elapsed = now - self._epoch_start
+        epochs = f"/{trainer.max_epochs}" if trainer.max_epochs and trainer.max_epochs > 0 else ""
+        total = trainer.num_training_batches
+        where = f"epoch {trainer.current_epoch + 1}{epochs}"
+        if step is None:
+            where += f" done in {_duration(elapsed)}"
+        elif isinstance(total, int) and total > 0:
+            left = elapsed / step * (total - step)
+            where += (
+                f", step {step}/{total} ({100 * step // total} %), {_duration(elapsed)} in, ~{_duration(left)} left"
+            )
+        else:
+            where += f", step {step}, {_duration(elapsed)} in"
+        loss = trainer.callback_metrics.get("train/loss")
+        rank_zero_info(f"mrrml train: {where}" + (f"; loss {float(loss):.4f}" if loss is not None else ""))

@@ -8,6 +8,7 @@ and the cache's invalidation and integrity rules directly.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from mrrml.errors import ConfigError
 from mrrml.model.backbone import BackboneConfig, LoraSettings
 from mrrml.training.callbacks import ModelDirExport
 from mrrml.training.module import RewardModelModule
-from tests.training.training_helpers import TINY, make_triplets, module_kwargs, write_jsonl
+from tests.training.training_helpers import TINY, ProgressLines, make_triplets, module_kwargs, write_jsonl
 
 PROJECTION = 16
 
@@ -422,7 +423,17 @@ def test_the_frozen_config_runs_through_the_cli(tmp_path, files):
     from mrrml.cli.train import run as train_run
 
     overlay = tiny_overlay(tmp_path / "tiny.yaml", files, tmp_path / "run")
-    assert train_run(["fit", "-c", str(FROZEN_CONFIG), "-c", str(overlay)]) == 0
+    # Output to a file (pytest's capture, a batch job): the CLI logs a plain line per epoch.
+    progress = ProgressLines()
+    logging.getLogger("lightning.pytorch").addHandler(progress)
+    try:
+        assert train_run(["fit", "-c", str(FROZEN_CONFIG), "-c", str(overlay)]) == 0
+    finally:
+        logging.getLogger("lightning.pytorch").removeHandler(progress)
+    assert [line.split(" done")[0] for line in progress.messages] == [
+        "mrrml train: epoch 1/2",
+        "mrrml train: epoch 2/2",
+    ]
     model = mrrml.load(tmp_path / "run" / "model")
     assert model.heads.projection_dim == 64
     record = make_triplets(1, seed=3)[0]

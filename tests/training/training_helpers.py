@@ -8,6 +8,7 @@ dimension and level), so a few steps of training move the metrics; the tests che
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from mrrml.data.records import TripletRecord, record_to_dict
@@ -209,3 +210,15 @@ def run_recipe(name: str, data: dict[str, Path], tmp_path: Path, devices: int, *
 
         assert train_run(args) == 0
     return read_probes(tmp_path / "probe", devices), tmp_path / "run" / "model"
+
+
+class ProgressLines(logging.Handler):
+    """The progress lines Lightning's logger emits (whether or not it propagates to the root logger)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("mrrml train:"):
+            self.messages.append(record.getMessage())
