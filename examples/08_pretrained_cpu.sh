@@ -3,9 +3,9 @@
 # the projection and reward heads trained for 60 epochs on template triplets of held-out-conditions
 # data, then `mrrml evaluate` on held-out conditions, held-out prompts (a second synthesis with another
 # seed), spurious-feature variants, best-of-N and physician preference on packaged HealthBench rows.
-# Sized for about an hour on 2 idle cores (encoding ~250 tokens/s per core is nearly all of it: ~200
-# training triplets, ~70 test triplets x 15 answers with their variants, 100 HealthBench rows = 58
-# with reference completions, 232 physician pairs). Run by hand; results and numbers: docs/pretrained.md.
+# Sized for under an hour on 2 idle cores (42 min measured; encoding at ~250 tokens/s per core is
+# nearly all of it: ~200 training triplets, ~70 test triplets x 15 answers with their variants, 100
+# HealthBench rows = 58 with reference completions, 232 physician pairs). Run by hand; results and numbers: docs/pretrained.md.
 #   N_TRAIN=240 HEALTHBENCH_LIMIT=500 bash examples/08_pretrained_cpu.sh   # larger: more encoding time
 source "$(dirname "$0")/_env.sh"
 OUT="$WORK/pretrained"
