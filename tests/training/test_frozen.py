@@ -22,7 +22,14 @@ from mrrml.errors import ConfigError
 from mrrml.model.backbone import BackboneConfig, LoraSettings
 from mrrml.training.callbacks import ModelDirExport
 from mrrml.training.module import RewardModelModule
-from tests.training.training_helpers import TINY, ProgressLines, make_triplets, module_kwargs, write_jsonl
+from tests.training.training_helpers import (
+    TINY,
+    ProgressLines,
+    make_triplets,
+    module_kwargs,
+    quiet_trainer,
+    write_jsonl,
+)
 
 PROJECTION = 16
 
@@ -64,15 +71,10 @@ def fit(root: Path, files: dict[str, Path], cache_dir: Path | None) -> dict:
         encoder=module.encoder,
     )
     calls = BackboneCalls()
-    trainer = pl.Trainer(
-        accelerator="cpu",
+    trainer = quiet_trainer(
+        root,
         max_epochs=3,
         check_val_every_n_epoch=2,  # the last epoch is not validated: on_train_end computes the statistics
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-        default_root_dir=root,
         callbacks=[ModelDirExport(final_dir=str(root / "model")), calls],
     )
     with warnings.catch_warnings(record=True) as caught:
@@ -155,16 +157,7 @@ def test_a_module_left_in_eval_mode_beside_the_frozen_backbone_still_warns(tmp_p
     pl.seed_everything(0)
     module = RewardModelModule(**frozen_kwargs(None))
     datamodule = RewardDataModule(train=[DataSource(str(files["train"]))], batch_size=4, seed=0, encoder=module.encoder)
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        max_steps=1,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-        default_root_dir=tmp_path,
-        callbacks=[HeadsLeftInEval()],
-    )
+    trainer = quiet_trainer(tmp_path, max_steps=1, callbacks=[HeadsLeftInEval()])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         trainer.fit(module, datamodule)

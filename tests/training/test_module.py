@@ -14,7 +14,7 @@ from mrrml.data.datamodule import DataSource, RewardDataModule
 from mrrml.training.callbacks import ModelDirExport
 from mrrml.training.metrics import TripletMetrics
 from mrrml.training.module import RewardModelModule, warmup_cosine
-from tests.training.training_helpers import module_kwargs
+from tests.training.training_helpers import module_kwargs, quiet_trainer
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +30,8 @@ def trained(tmp_path_factory, mixed_files):
         seed=0,
         encoder=module.encoder,
     )
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        max_steps=4,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-        default_root_dir=root,
-        callbacks=[ModelDirExport(final_dir=str(root / "model"))],
-        log_every_n_steps=1,
+    trainer = quiet_trainer(
+        root, max_steps=4, callbacks=[ModelDirExport(final_dir=str(root / "model"))], log_every_n_steps=1
     )
     trainer.fit(module, datamodule)
     return module, datamodule, trainer, root / "model"

@@ -11,7 +11,7 @@ import pytest
 from mrrml.data.datamodule import DataSource, RewardDataModule
 from mrrml.training.callbacks import ProgressLog
 from mrrml.training.module import RewardModelModule
-from tests.training.training_helpers import ProgressLines, make_triplets, module_kwargs, write_jsonl
+from tests.training.training_helpers import ProgressLines, make_triplets, module_kwargs, quiet_trainer, write_jsonl
 
 
 @pytest.fixture
@@ -35,17 +35,7 @@ def fit(tmp_path, progress: ProgressLog) -> None:
         seed=0,
         encoder=module.encoder,
     )
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        max_epochs=2,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-        limit_val_batches=0,
-        default_root_dir=tmp_path,
-        callbacks=[progress],
-    )
+    trainer = quiet_trainer(tmp_path, max_epochs=2, limit_val_batches=0, callbacks=[progress])
     trainer.fit(module, data)
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import lightning.pytorch as pl
 import pytest
 
 from mrrml.data.datamodule import DataSource, RewardDataModule
 from mrrml.errors import ConfigError
 from mrrml.training.module import RewardModelModule
-from tests.training.training_helpers import module_kwargs, write_cli_config
+from tests.training.training_helpers import module_kwargs, quiet_trainer, write_cli_config
 
 
 def test_the_model_encoder_gives_tokenizer_and_limits_without_a_trainer(triplet_file):
@@ -33,15 +32,7 @@ def test_the_model_encoder_gives_tokenizer_and_limits_without_a_trainer(triplet_
 def test_a_trainer_does_not_hand_over_the_tokenizer(triplet_file, tmp_path):
     module = RewardModelModule(**module_kwargs())
     data = RewardDataModule(train=[DataSource(str(triplet_file))], val_fraction=0.0, batch_size=4)
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        max_steps=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=tmp_path,
-    )
+    trainer = quiet_trainer(tmp_path, max_steps=1)
     with pytest.raises(ConfigError, match="has no tokenizer: pass encoder="):
         trainer.fit(module, data)
 

@@ -11,6 +11,8 @@ import json
 import logging
 from pathlib import Path
 
+import lightning.pytorch as pl
+
 from mrrml.data.records import TripletRecord, record_to_dict
 
 DIMS = ["accuracy", "completeness", "communication_quality", "context_awareness", "instruction_following"]
@@ -222,3 +224,18 @@ class ProgressLines(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.getMessage().startswith("mrrml train:"):
             self.messages.append(record.getMessage())
+
+
+def quiet_trainer(root: Path, **settings) -> pl.Trainer:
+    """A real CPU Trainer with nothing on screen or disk but what ``settings`` ask for."""
+    return pl.Trainer(
+        **{
+            "accelerator": "cpu",
+            "logger": False,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "enable_checkpointing": False,
+            "default_root_dir": root,
+            **settings,
+        }
+    )
