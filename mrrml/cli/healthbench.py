@@ -295,8 +295,8 @@ def rm_preference(
         out: JSON file to write.
         data: the HealthBench rows.
         batch_size: scoring batch size.
-        device: device for the reward model (default: cuda when available; a quantised model stays
-            where bitsandbytes placed it).
+        device: device for the reward model (default: cuda when available; without it a QLoRA model
+            scores 4-bit where bitsandbytes is installed, else over its unquantised base).
         trust_remote_code: allow the model directory to run its own code (only for models you trust).
     """
     from ..eval.healthbench.data import load_examples
@@ -331,8 +331,8 @@ def rm_grader(
         grades: graded JSONL file.
         out: JSON file to write.
         batch_size: scoring batch size.
-        device: device for the reward model (default: cuda when available; a quantised model stays
-            where bitsandbytes placed it).
+        device: device for the reward model (default: cuda when available; without it a QLoRA model
+            scores 4-bit where bitsandbytes is installed, else over its unquantised base).
         trust_remote_code: allow the model directory to run its own code (only for models you trust).
     """
     from ..eval.healthbench.grades import read_grades

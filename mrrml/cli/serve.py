@@ -78,8 +78,8 @@ def serve(
         limits: what one request may ask for.
         scenario: default scenario of the reward (requests may override it).
         discipline: default discipline of the reward (requests may override it).
-        device: torch device (default: cuda when available, else cpu; a quantised model stays where
-            bitsandbytes placed it).
+        device: torch device (default: cuda when available, else cpu; without it a QLoRA model scores
+            4-bit where bitsandbytes is installed, else over its unquantised base).
         dtype: backbone dtype override (default: the model's).
         trust_remote_code: allow the model directory to run its own code (only for models you trust).
         torch_threads: torch intra-op threads for the model (default: torch's choice). On a CPU shared

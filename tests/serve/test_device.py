@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import torch
 
@@ -34,3 +36,22 @@ def test_scoring_loads_go_to_cuda_by_default(rm_dir):
     assert model.device.type == "cuda" and next(model.backbone.parameters()).device.type == "cuda"
     scores = model.score(["Is 39 C a fever?"], ["Yes."])
     assert torch.isfinite(scores.raw).all()
+
+
+def test_a_qlora_model_loads_for_scoring_without_bitsandbytes(tmp_path, monkeypatch):
+    """bitsandbytes is the optional ``qlora`` extra: a QLoRA model must still serve where it is absent."""
+    pytest.importorskip("bitsandbytes")  # to train-and-save the 4-bit model in the first place
+    from mrrml.model import BackboneConfig, LoraSettings, RewardModel, load
+    from mrrml.resources import shipped_matrix
+    from mrrml.standards.loader import load_matrix
+
+    cfg = BackboneConfig("builtin:tiny-qwen3", quantization="4bit", lora=LoraSettings(r=4))
+    saved = RewardModel.build(cfg, load_matrix(shipped_matrix("healthbench"))).save_pretrained(tmp_path / "q")
+    prompts, answers = ["Is 39 C a fever in an adult?"], ["Yes; rest, fluids, and see a doctor if it lasts."]
+    expected = load(saved, dequantize=True).score(prompts, answers).raw
+
+    monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # a machine without the extra: the import fails
+    model = load_for_scoring(saved)
+    assert model.backbone_config.quantization is None
+    assert model.device.type == scoring_device(None, quantized=False)
+    torch.testing.assert_close(model.score(prompts, answers).raw.cpu(), expected)
