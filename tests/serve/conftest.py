@@ -13,7 +13,13 @@ import torch
 
 
 def _build(
-    tiny_qwen3_dir: Path, out: Path, *, anchor: bool = True, projection_dim: int | None = None, lora: bool = False
+    tiny_qwen3_dir: Path,
+    out: Path,
+    *,
+    anchor: bool = True,
+    projection_dim: int | None = None,
+    lora: bool = False,
+    quantization: str | None = None,
 ) -> Path:
     from mrrml.model.backbone import BackboneConfig, LoraSettings
     from mrrml.model.reward_model import RewardModel
@@ -22,7 +28,9 @@ def _build(
 
     torch.manual_seed(1)
     config = BackboneConfig(
-        name_or_path=str(tiny_qwen3_dir), lora=LoraSettings(r=4, alpha=8, dropout=0.0) if lora else None
+        name_or_path=str(tiny_qwen3_dir),
+        lora=LoraSettings(r=4, alpha=8, dropout=0.0) if lora else None,
+        quantization=quantization,
     )
     model = RewardModel.build(
         config, load_matrix(shipped_matrix("healthbench")), projection_dim=projection_dim, anchor=anchor
@@ -61,3 +69,10 @@ def rm_lora_projection_dir(tiny_qwen3_dir, tmp_path_factory) -> Path:
 def rm_no_anchor_dir(tiny_qwen3_dir, tmp_path_factory) -> Path:
     """Trained without the prompt anchor (the sequence-classification export case), with LoRA."""
     return _build(tiny_qwen3_dir, tmp_path_factory.mktemp("rm-no-anchor"), anchor=False, projection_dim=16, lora=True)
+
+
+@pytest.fixture(scope="session")
+def rm_qlora_dir(tiny_qwen3_dir, tmp_path_factory) -> Path:
+    """Trained as QLoRA: a 4-bit base (bitsandbytes, CPU backend here) under a LoRA adapter with non-zero B."""
+    pytest.importorskip("bitsandbytes")
+    return _build(tiny_qwen3_dir, tmp_path_factory.mktemp("rm-qlora"), lora=True, quantization="4bit")

@@ -38,15 +38,12 @@ def test_scoring_loads_go_to_cuda_by_default(rm_dir):
     assert torch.isfinite(scores.raw).all()
 
 
-def test_a_qlora_model_loads_for_scoring_without_bitsandbytes(tmp_path, monkeypatch):
-    """bitsandbytes is the optional ``qlora`` extra: a QLoRA model must still serve where it is absent."""
-    pytest.importorskip("bitsandbytes")  # to train-and-save the 4-bit model in the first place
-    from mrrml.model import BackboneConfig, LoraSettings, RewardModel, load
-    from mrrml.resources import shipped_matrix
-    from mrrml.standards.loader import load_matrix
+def test_a_qlora_model_loads_for_scoring_without_bitsandbytes(rm_qlora_dir, monkeypatch):
+    """bitsandbytes is the optional ``qlora`` extra: a QLoRA model must still serve where it is absent
+    (the fixture needs it once, to train-and-save the 4-bit model in the first place)."""
+    from mrrml.model import load
 
-    cfg = BackboneConfig("builtin:tiny-qwen3", quantization="4bit", lora=LoraSettings(r=4))
-    saved = RewardModel.build(cfg, load_matrix(shipped_matrix("healthbench"))).save_pretrained(tmp_path / "q")
+    saved = rm_qlora_dir
     prompts, answers = ["Is 39 C a fever in an adult?"], ["Yes; rest, fluids, and see a doctor if it lasts."]
     expected = load(saved, dequantize=True).score(prompts, answers).raw
 

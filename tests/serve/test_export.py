@@ -194,13 +194,8 @@ def test_qlora_model_exports_merged_over_the_unquantised_base(tmp_path, capsys):
     assert relative < NF4_RELATIVE_TOLERANCE, relative
 
 
-def test_quantized_model_is_refused_by_export_until_dequantized(tmp_path):
-    pytest.importorskip("bitsandbytes")
-    from mrrml.resources import shipped_matrix
-    from mrrml.standards.loader import load_matrix
-
-    cfg = BackboneConfig("builtin:tiny-qwen3", quantization="4bit", lora=LoraSettings(r=4))
-    saved = RewardModel.build(cfg, load_matrix(shipped_matrix("healthbench"))).save_pretrained(tmp_path / "q")
+def test_quantized_model_is_refused_by_export_until_dequantized(rm_qlora_dir, tmp_path):
+    saved = rm_qlora_dir
     with pytest.raises(ConfigError, match="dequantize=True"):
         export_model(load(saved), tmp_path / "x")
     with pytest.raises(ConfigError, match="dequantize=True"):
